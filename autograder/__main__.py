@@ -1,0 +1,5 @@
+import sys
+
+from autograder.cli import run
+
+sys.exit(run())

@@ -1,0 +1,130 @@
+"""Is a function vectorized? Judged from outside the kernel, two ways:
+
+* statically, from its source: loops (and comprehensions, ``map``, ``np.vectorize``…)
+  nested deeper than the exercise allows, following helper functions it calls;
+* dynamically, from the probe's timings: a per-sample Python loop makes the running
+  time grow in step with the number of samples at well over 100 ns a sample, while
+  NumPy's compiled loops stay near a few ns a sample.
+
+Either sign of a per-sample loop costs the vectorization points; correct ``np.sum``,
+``@`` or ``.T @`` implementations pass both.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from autograder.judge.context import JudgeContext
+    from autograder.judge.source import NotebookSource
+
+# Calls that hide a Python-level loop over their argument's elements.
+LOOPING_CALLS = {"map", "filter", "vectorize", "apply_along_axis", "frompyfunc", "fromiter"}
+# A per-sample loop costs hundreds of ns a sample; NumPy costs a few.
+SECONDS_PER_SAMPLE_LIMIT = 100e-9
+# Share of the size ratio that the time ratio must reach to count as linear growth.
+LINEAR_GROWTH_SHARE = 0.4
+
+
+@dataclass
+class Verdict:
+    vectorized: bool
+    message: str
+
+
+def _call_name(node: ast.Call) -> str:
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return ""
+
+
+class _LoopDepth(ast.NodeVisitor):
+    """Deepest nesting of loops, counting into helper functions defined in the notebook."""
+
+    def __init__(self, source: NotebookSource, visiting: frozenset[str]) -> None:
+        self.source = source
+        self.visiting = visiting
+        self.depth = 0
+        self.deepest = 0
+        self.where = ""
+
+    def _loop(self, node: ast.AST, what: str) -> None:
+        self.depth += 1
+        if self.depth > self.deepest:
+            self.deepest, self.where = self.depth, f"{what} on line {getattr(node, 'lineno', '?')}"
+        self.generic_visit(node)
+        self.depth -= 1
+
+    def visit_For(self, node: ast.For) -> None:
+        self._loop(node, "a for loop")
+
+    def visit_While(self, node: ast.While) -> None:
+        self._loop(node, "a while loop")
+
+    def _comprehension(self, node: ast.AST) -> None:
+        self._loop(node, "a comprehension")
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
+
+    def visit_Call(self, node: ast.Call) -> None:
+        name = _call_name(node)
+        if name in LOOPING_CALLS:
+            self._loop(node, f"`{name}(...)`")
+            return
+        helper = self.source.function(name) if isinstance(node.func, ast.Name) else None
+        if helper is not None and name not in self.visiting:
+            inner = _LoopDepth(self.source, self.visiting | {name})
+            inner.visit(helper)
+            if self.depth + inner.deepest > self.deepest:
+                self.deepest = self.depth + inner.deepest
+                self.where = f"{inner.where} in `{name}`"
+        self.generic_visit(node)
+
+
+def static_loop_depth(source: NotebookSource, function: str) -> tuple[int, str] | None:
+    node = source.function(function)
+    if node is None:
+        return None
+    visitor = _LoopDepth(source, frozenset({function}))
+    for statement in node.body:
+        visitor.visit(statement)
+    return visitor.deepest, visitor.where
+
+
+def judge_vectorization(ctx: JudgeContext, function: str, *, small: str, large: str,
+                        max_loop_depth: int) -> Verdict:
+    found = static_loop_depth(ctx.source, function)
+    if found is None:
+        return Verdict(False, f"Could not find `def {function}(...)` in your notebook's code "
+                              "cells, so its vectorization could not be checked.")
+    depth, where = found
+    if depth > max_loop_depth:
+        allowed = ("no loops" if max_loop_depth == 0
+                   else f"at most {max_loop_depth} loop level (over iterations, not samples)")
+        return Verdict(False, f"`{function}` uses {where}; a vectorized version needs {allowed}. "
+                              "Replace the loop over samples with NumPy array operations "
+                              "(`@`, `np.sum`, broadcasting).")
+    t_small, t_large = ctx.outcome(small).seconds, ctx.outcome(large).seconds
+    if t_small is None or t_large is None or t_small <= 0:
+        return Verdict(False, f"`{function}` could not be timed, so its vectorization could "
+                              "not be confirmed.")
+    m_small = _samples(ctx, small)
+    m_large = _samples(ctx, large)
+    growth = t_large / t_small
+    per_sample = t_large / m_large
+    if per_sample > SECONDS_PER_SAMPLE_LIMIT and growth > LINEAR_GROWTH_SHARE * m_large / m_small:
+        return Verdict(False, f"`{function}` took {per_sample * 1e9:.0f} ns per sample on "
+                              f"{m_large} samples, growing {growth:.0f}× from {m_small} samples: "
+                              "it behaves like a Python loop over samples.")
+    return Verdict(True, f"No per-sample loop in `{function}` ({per_sample * 1e9:.1f} ns per "
+                         f"sample on {m_large} samples).")
+
+
+def _samples(ctx: JudgeContext, call_id: str) -> int:
+    first = ctx.args(call_id)[0]
+    return int(getattr(first, "shape", (len(first),))[0])

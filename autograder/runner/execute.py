@@ -1,0 +1,151 @@
+"""Runs the student's notebook in a real Jupyter kernel, then the probe in the same kernel.
+
+This module runs on the untrusted side (in the sandbox). Everything it reports is
+advisory: the judge treats ``execution.json`` as data written by a process the student
+controlled, and scores only from the probe's outputs checked against hidden references.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+
+# Kernel environment: quiet TensorFlow, headless plots, repeatable hashing.
+KERNEL_ENV = {
+    "TF_CPP_MIN_LOG_LEVEL": "1",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    "MPLBACKEND": "Agg",
+    "PYTHONHASHSEED": "0",
+    "KERAS_BACKEND": "tensorflow",
+}
+
+
+@dataclass
+class Job:
+    notebook: str
+    timeout_s: float
+    cell_timeout_s: float
+    output_limit_bytes: int
+    skip_roles: list[str] = field(default_factory=list)
+    kernel_name: str = "python3"
+
+    @classmethod
+    def read(cls, job_dir: Path) -> Job:
+        return cls(**json.loads((job_dir / "job.json").read_text(encoding="utf-8")))
+
+
+class CappedNotebookClient(NotebookClient):
+    """An nbclient client that stops storing output past a byte budget, so a cell that
+    prints megabytes cannot exhaust the runner's memory or bloat what comes back."""
+
+    def __init__(self, nb: NotebookNode, *, output_limit_bytes: int, **kwargs: Any) -> None:
+        super().__init__(nb, **kwargs)
+        self.output_budget = output_limit_bytes
+        self.output_truncated = False
+
+    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
+               cell_index: int) -> NotebookNode | None:
+        if msg["msg_type"] != "error":  # errors are small and needed for feedback
+            content = msg.get("content", {})
+            size = len(str(content.get("text", ""))) + len(str(content.get("data", "")))
+            self.output_budget -= size
+            if self.output_budget < 0:
+                self.output_truncated = True
+                return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _cell_role(cell: NotebookNode) -> str:
+    return str(cell.get("metadata", {}).get("autograder", {}).get("role", ""))
+
+
+def _errors_of(cell: NotebookNode, index: int) -> list[dict[str, Any]]:
+    return [
+        {"cell": index, "ename": str(o.get("ename", ""))[:200],
+         "evalue": str(o.get("evalue", ""))[:1000]}
+        for o in cell.get("outputs", []) if o.get("output_type") == "error"
+    ]
+
+
+class ExecutionLog:
+    """``execution.json``, rewritten after every cell so a killed run still says where."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.state: dict[str, Any] = {"status": "running", "message": "", "cell_errors": [],
+                                      "output_truncated": False, "current_cell": None}
+
+    def update(self, **changes: Any) -> None:
+        self.state.update(changes)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.state), encoding="utf-8")
+        temporary.replace(self.path)
+
+
+def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
+    job = Job.read(job_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log = ExecutionLog(out_dir / "execution.json")
+    deadline = time.monotonic() + job.timeout_s
+    try:
+        notebook = nbformat.read(workdir / job.notebook, as_version=4)
+    except Exception as exc:
+        log.update(status="invalid-notebook", message=f"The notebook could not be read: {exc}")
+        return
+    os.environ.update(KERNEL_ENV)
+    client = CappedNotebookClient(
+        notebook, output_limit_bytes=job.output_limit_bytes, timeout=job.cell_timeout_s,
+        kernel_name=job.kernel_name, allow_errors=True, interrupt_on_timeout=True,
+        startup_timeout=120, resources={"metadata": {"path": str(workdir)}},
+    )
+    probe_cell = nbformat.v4.new_code_cell(
+        "import autograder.runner.probe as __autograder_probe\n"
+        f"__autograder_probe.run({str(job_dir)!r}, {str(out_dir)!r}, globals())")
+    errors: list[dict[str, Any]] = []
+    probe_errors: list[dict[str, Any]] = []
+    index = -1
+    try:
+        with client.setup_kernel():
+            for index, cell in enumerate(notebook.cells):
+                if cell.cell_type != "code" or _cell_role(cell) in job.skip_roles:
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 1:
+                    raise CellTimeoutError("the notebook's time limit was reached")
+                client.timeout = int(min(job.cell_timeout_s, remaining))
+                log.update(current_cell=index)
+                client.execute_cell(cell, index)
+                errors.extend(_errors_of(cell, index))
+            log.update(current_cell="probe", cell_errors=errors)
+            client.timeout = int(max(5, deadline - time.monotonic()))
+            notebook.cells.append(probe_cell)  # nbclient stores results by cell index
+            client.execute_cell(probe_cell, len(notebook.cells) - 1)
+            probe_errors = _errors_of(probe_cell, len(notebook.cells) - 1)
+    except DeadKernelError:
+        where = "while checking your functions" if log.state["current_cell"] == "probe" \
+            else f"while running cell {index + 1}"
+        log.update(status="kernel-died", cell_errors=errors,
+                   output_truncated=client.output_truncated,
+                   message=f"The Python kernel stopped {where} (a crash, os._exit, or "
+                           "running out of memory).")
+        return
+    except CellTimeoutError:
+        log.update(status="timeout", cell_errors=errors, output_truncated=client.output_truncated,
+                   message=f"The notebook did not finish within {job.timeout_s:g} s "
+                           f"(stopped in cell {index + 1}).")
+        return
+    message = ""
+    if probe_errors:
+        message = "Checking your functions failed: " + "; ".join(
+            f"{e['ename']}: {e['evalue']}" for e in probe_errors)
+    log.update(status="completed", cell_errors=errors, message=message,
+               output_truncated=client.output_truncated)

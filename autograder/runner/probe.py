@@ -1,0 +1,162 @@
+"""Runs inside the student's kernel, after the notebook: makes the planned calls and saves
+their results as plain data. Nothing here decides a score; the judge does that outside.
+
+Each call's outcome is written as soon as it is known (``<out>/probe/<n>.json`` and
+``.npz``), so a call that crashes the kernel loses only itself and the calls after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder import plaindata
+
+MAX_VALUE_BYTES = 64 * 1024 * 1024
+
+
+class _CallTimeout(BaseException):
+    """A BaseException, so that a student's ``except Exception`` cannot swallow it."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    def expire(signum: int, frame: Any) -> None:
+        raise _CallTimeout()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _fresh(value: Any) -> Any:
+    """A deep copy of plain input data, so each call gets pristine arguments."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list | tuple):
+        return type(value)(_fresh(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _fresh(v) for k, v in value.items()}
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return False
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _value_size(value: Any) -> int:
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, list | tuple):
+        return sum(_value_size(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_value_size(v) for v in value.values())
+    return 64
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text[:1000]
+
+
+def _call(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    name = spec["function"]
+    function = namespace.get(name)
+    if function is None:
+        return {"status": "missing", "error": f"`{name}` is not defined"}
+    if not callable(function):
+        return {"status": "signature", "error": f"`{name}` is a {type(function).__name__}, "
+                                                "not a function"}
+    args, kwargs = spec["args"], spec["kwargs"]
+    try:
+        inspect.signature(function).bind(*args, **kwargs)
+    except TypeError as exc:
+        return {"status": "signature", "error": str(exc)}
+    except ValueError:
+        pass  # builtins without a signature: just call them
+    best: float | None = None
+    result: Any = None
+    mutated: list[int] = []
+    for _ in range(max(1, int(spec.get("repeat", 1)))):
+        call_args, call_kwargs = _fresh(args), _fresh(kwargs)
+        try:
+            with _deadline(float(spec.get("timeout_s", 20.0))):
+                start = time.perf_counter()
+                result = function(*call_args, **call_kwargs)
+                elapsed = time.perf_counter() - start
+        except _CallTimeout:
+            return {"status": "timeout", "error": "time limit reached"}
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt are student errors too
+            return {"status": "raised", "error": _describe(exc)}
+        best = elapsed if best is None else min(best, elapsed)
+        mutated = [i for i, (before, after) in enumerate(zip(args, call_args, strict=True))
+                   if not _same(before, after)]
+    outcome: dict[str, Any] = {"status": "ok", "seconds": best, "mutated_args": mutated}
+    if spec.get("keep_value", True):
+        if _value_size(result) > MAX_VALUE_BYTES:
+            return {"status": "not-plain", "error": "the returned value is too large"}
+        outcome["value"] = result
+    return outcome
+
+
+def _variable(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    name = spec["args"][0]
+    if name not in namespace:
+        return {"status": "missing", "error": f"`{name}` is not defined"}
+    return {"status": "ok", "value": namespace[name]}
+
+
+# Built-in probe actions, selected by a planned call's ``kind``.
+ACTIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {
+    "call": _call,
+    "variable": _variable,
+}
+
+
+def _write(out: Path, index: int, call_id: str, outcome: dict[str, Any]) -> None:
+    outcome = {"id": call_id, **outcome}
+    target = out / "probe"
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        plaindata.dump(outcome, target / f"{index}.json", target / f"{index}.npz")
+    except plaindata.PlainDataError as exc:
+        fallback = {"id": call_id, "status": "not-plain", "error": str(exc)}
+        plaindata.dump(fallback, target / f"{index}.json", target / f"{index}.npz")
+
+
+def run(job_dir: str, out_dir: str, namespace: dict[str, Any]) -> None:
+    """Entry point, called from a cell appended to the student's kernel session."""
+    job, out = Path(job_dir), Path(out_dir)
+    plan = plaindata.load(job / "plan.json", job / "plan.npz", max_bytes=512 * 1024 * 1024)
+    for index, spec in enumerate(plan["calls"]):
+        action = ACTIONS.get(spec["kind"])
+        if action is None:
+            outcome = {"status": "raised", "error": f"unknown probe action {spec['kind']!r}"}
+        else:
+            try:
+                outcome = action(namespace, spec)
+            except BaseException as exc:
+                outcome = {"status": "raised", "error": _describe(exc)}
+        _write(out, index, spec["id"], outcome)
+    (out / "probe" / "done.json").write_text(json.dumps({"calls": len(plan["calls"])}))

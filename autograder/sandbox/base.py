@@ -1,0 +1,43 @@
+"""The sandbox contract: run the runner on a prepared job, report how it ended."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.exercises import Limits
+
+
+@dataclass
+class SandboxJob:
+    job_dir: Path  # job.json and the probe plan: inputs only, never expected answers
+    workdir: Path  # the student's notebook, their files and the data they may see
+    out_dir: Path  # where the runner writes plain results
+    limits: Limits
+    gpus: str | None = None
+
+
+@dataclass
+class SandboxOutcome:
+    exit_code: int | None
+    seconds: float
+    timed_out: bool = False
+    oom_killed: bool = False
+    log_tail: str = ""
+
+
+class SandboxUnavailableError(RuntimeError):
+    """The requested sandbox cannot run here (no engine, no image, no GPU runtime)."""
+
+
+class Sandbox(ABC):
+    name: str
+    isolated: bool
+
+    @abstractmethod
+    def run(self, job: SandboxJob) -> SandboxOutcome:
+        """Run ``python -m autograder.runner`` on ``job`` and wait, within its limits."""
+
+    def describe(self) -> str:
+        return self.name
