@@ -55,12 +55,13 @@ def _read_call(out_dir: Path, index: int) -> CallOutcome:
         return CallOutcome("not-plain", error=str(exc))
     if not isinstance(data, dict) or data.get("status") not in CALL_STATUSES:
         return CallOutcome("not-plain", error="the probe's record was malformed")
-    seconds = data.get("seconds")
+    seconds, baseline = data.get("seconds"), data.get("baseline_seconds")
     return CallOutcome(
         status=data["status"],
         value=data.get("value"),
         error=str(data.get("error", ""))[:1000],
         seconds=float(seconds) if isinstance(seconds, int | float) else None,
+        baseline_seconds=float(baseline) if isinstance(baseline, int | float) else None,
         mutated_args=[i for i in data.get("mutated_args", []) if isinstance(i, int)]
         if isinstance(data.get("mutated_args"), list) else [],
     )

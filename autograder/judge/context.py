@@ -21,6 +21,7 @@ class CallOutcome:
     error: str = ""
     seconds: float | None = None
     mutated_args: list[int] = field(default_factory=list)  # inputs the function changed
+    baseline_seconds: float | None = None  # one NumPy pass over the input, timed alongside
 
 
 @dataclass

@@ -19,7 +19,7 @@ from autograder.judge.vectorization import judge_vectorization
 from autograder.results import TestResult, Visibility
 
 
-class Fail(Exception):  # noqa: N818 - reads well in graders: `raise Fail("...")`
+class Fail(Exception):
     """A test's verdict that the submission is wrong; the message is shown to the student."""
 
 
@@ -32,7 +32,7 @@ class PlannedCall:
     kind: str = "call"
     repeat: int = 1
     keep_value: bool = True
-    timeout_s: float = 20.0
+    timeout_s: float = 10.0
 
     def to_plain(self) -> dict[str, Any]:
         return {
@@ -50,7 +50,7 @@ class Plan:
     calls: list[PlannedCall] = field(default_factory=list)
 
     def call(self, call_id: str, function: str, *args: Any, repeat: int = 1,
-             keep_value: bool = True, timeout_s: float = 20.0, **kwargs: Any) -> None:
+             keep_value: bool = True, timeout_s: float = 10.0, **kwargs: Any) -> None:
         """Ask the probe to call the student's ``function(*args, **kwargs)``."""
         if any(c.id == call_id for c in self.calls):
             raise ValueError(f"duplicate probe call id {call_id!r}")

@@ -26,6 +26,11 @@ KERNEL_ENV = {
     "MPLBACKEND": "Agg",
     "PYTHONHASHSEED": "0",
     "KERAS_BACKEND": "tensorflow",
+    # One BLAS thread: sandboxes run side by side on shared cores, and a BLAS thread pool
+    # fighting for them makes timings (and so the vectorization verdict) erratic.
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
 }
 
 
@@ -109,7 +114,8 @@ def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
     )
     probe_cell = nbformat.v4.new_code_cell(
         "import autograder.runner.probe as __autograder_probe\n"
-        f"__autograder_probe.run({str(job_dir)!r}, {str(out_dir)!r}, globals())")
+        f"__autograder_probe.run({str(job_dir)!r}, {str(out_dir)!r}, globals(), "
+        f"deadline={time.time() + job.timeout_s!r})")
     errors: list[dict[str, Any]] = []
     probe_errors: list[dict[str, Any]] = []
     index = -1
@@ -121,10 +127,16 @@ def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 1:
                     raise CellTimeoutError("the notebook's time limit was reached")
-                client.timeout = int(min(job.cell_timeout_s, remaining))
+                client.timeout = max(1, int(min(job.cell_timeout_s, remaining)))
                 log.update(current_cell=index)
+                started = time.monotonic()
                 client.execute_cell(cell, index)
-                errors.extend(_errors_of(cell, index))
+                cell_errors = _errors_of(cell, index)
+                if cell_errors and time.monotonic() - started >= client.timeout:
+                    # nbclient interrupted the cell at its time limit; say so plainly.
+                    cell_errors = [{"cell": index, "ename": "TimeLimit",
+                                    "evalue": f"stopped after {client.timeout} s"}]
+                errors.extend(cell_errors)
             log.update(current_cell="probe", cell_errors=errors)
             client.timeout = int(max(5, deadline - time.monotonic()))
             notebook.cells.append(probe_cell)  # nbclient stores results by cell index

@@ -80,6 +80,17 @@ def _describe(exc: BaseException) -> str:
     return text[:1000]
 
 
+def _baseline_seconds(args: list[Any]) -> float | None:
+    """Time one NumPy pass over the first array argument, measured next to the student's
+    call so that the judge can compare the two on the same machine under the same load."""
+    first = next((a for a in args if isinstance(a, np.ndarray)), None)
+    if first is None:
+        return None
+    start = time.perf_counter()
+    np.multiply(first, first)
+    return time.perf_counter() - start
+
+
 def _call(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     name = spec["function"]
     function = namespace.get(name)
@@ -96,23 +107,28 @@ def _call(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         pass  # builtins without a signature: just call them
     best: float | None = None
+    baseline: float | None = None
     result: Any = None
     mutated: list[int] = []
     for _ in range(max(1, int(spec.get("repeat", 1)))):
         call_args, call_kwargs = _fresh(args), _fresh(kwargs)
+        if spec.get("repeat", 1) > 1:
+            base = _baseline_seconds(call_args)
+            baseline = base if baseline is None else min(baseline, base)
         try:
             with _deadline(float(spec.get("timeout_s", 20.0))):
                 start = time.perf_counter()
                 result = function(*call_args, **call_kwargs)
                 elapsed = time.perf_counter() - start
-        except _CallTimeout:
+        except (_CallTimeout, KeyboardInterrupt):  # our timer, or nbclient's interrupt
             return {"status": "timeout", "error": "time limit reached"}
         except BaseException as exc:  # SystemExit and KeyboardInterrupt are student errors too
             return {"status": "raised", "error": _describe(exc)}
         best = elapsed if best is None else min(best, elapsed)
         mutated = [i for i, (before, after) in enumerate(zip(args, call_args, strict=True))
                    if not _same(before, after)]
-    outcome: dict[str, Any] = {"status": "ok", "seconds": best, "mutated_args": mutated}
+    outcome: dict[str, Any] = {"status": "ok", "seconds": best, "mutated_args": mutated,
+                               "baseline_seconds": baseline}
     if spec.get("keep_value", True):
         if _value_size(result) > MAX_VALUE_BYTES:
             return {"status": "not-plain", "error": "the returned value is too large"}
@@ -145,18 +161,30 @@ def _write(out: Path, index: int, call_id: str, outcome: dict[str, Any]) -> None
         plaindata.dump(fallback, target / f"{index}.json", target / f"{index}.npz")
 
 
-def run(job_dir: str, out_dir: str, namespace: dict[str, Any]) -> None:
-    """Entry point, called from a cell appended to the student's kernel session."""
+def run(job_dir: str, out_dir: str, namespace: dict[str, Any], *,
+        deadline: float | None = None) -> None:
+    """Entry point, called from a cell appended to the student's kernel session.
+    ``deadline`` (a ``time.time()`` value) is when the whole job's time runs out."""
     job, out = Path(job_dir), Path(out_dir)
     plan = plaindata.load(job / "plan.json", job / "plan.npz", max_bytes=512 * 1024 * 1024)
+    stuck: set[str] = set()  # functions that already ran out of time once
     for index, spec in enumerate(plan["calls"]):
         action = ACTIONS.get(spec["kind"])
-        if action is None:
+        remaining = None if deadline is None else deadline - time.time()
+        if remaining is not None:
+            spec["timeout_s"] = min(float(spec.get("timeout_s", 20.0)), remaining)
+        if remaining is not None and remaining <= 0.05:
+            outcome = {"status": "timeout", "error": "the notebook's time limit was reached"}
+        elif spec["kind"] == "call" and spec["function"] in stuck:
+            outcome = {"status": "timeout", "error": "an earlier call did not return in time"}
+        elif action is None:
             outcome = {"status": "raised", "error": f"unknown probe action {spec['kind']!r}"}
         else:
             try:
                 outcome = action(namespace, spec)
             except BaseException as exc:
                 outcome = {"status": "raised", "error": _describe(exc)}
+        if outcome["status"] == "timeout":
+            stuck.add(spec["function"])
         _write(out, index, spec["id"], outcome)
     (out / "probe" / "done.json").write_text(json.dumps({"calls": len(plan["calls"])}))

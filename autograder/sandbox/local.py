@@ -9,6 +9,7 @@ real submissions with the Docker sandbox.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -43,10 +44,8 @@ class LocalSandbox(Sandbox):
                 timed_out = True
             finally:
                 # The kernel lives in the same process group; never leave it behind.
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 process.wait()
             log.seek(max(0, log.seek(0, os.SEEK_END) - LOG_TAIL_BYTES))
             tail = log.read().decode("utf-8", "replace")

@@ -124,8 +124,10 @@ def parse_notebook(data: bytes, name: str) -> dict[str, Any]:
         raise SubmissionError(f"{name} uses notebook format {major!r}; only format 4 is "
                               "graded. Open and save it with a current Jupyter.")
     try:
-        node = nbformat.from_dict(content)
-        nbformat.validate(node)
+        # normalize() fills in what older minor versions may lack (cell ids) before checking.
+        _, normalized = nbformat.validator.normalize(content)
+        nbformat.validate(normalized)
+        content = normalized
     except nbformat.ValidationError as exc:
         raise SubmissionError(f"{name} is not a valid format-4 notebook: "
                               f"{str(exc.message)[:300]}") from exc
