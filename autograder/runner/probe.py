@@ -114,7 +114,8 @@ def _call(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
         call_args, call_kwargs = _fresh(args), _fresh(kwargs)
         if spec.get("repeat", 1) > 1:
             base = _baseline_seconds(call_args)
-            baseline = base if baseline is None else min(baseline, base)
+            if base is not None:
+                baseline = base if baseline is None else min(baseline, base)
         try:
             with _deadline(float(spec.get("timeout_s", 20.0))):
                 start = time.perf_counter()

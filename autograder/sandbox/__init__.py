@@ -22,7 +22,7 @@ def make_sandbox(name: str = "auto", **options: object) -> Sandbox:
         try:
             from autograder.sandbox.docker import DockerSandbox
 
-            return DockerSandbox.connect(**options)  # type: ignore[arg-type]
+            return DockerSandbox.connect(**options)
         except (ImportError, SandboxUnavailableError):
             if name == "docker":
                 raise
