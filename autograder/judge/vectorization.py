@@ -123,8 +123,8 @@ def judge_vectorization(ctx: JudgeContext, function: str, *, small: str, large: 
         return Verdict(False, f"On {m_large} samples `{function}` took as long as {passes:.0f} "
                               f"NumPy passes over its input, and {growth:.0f}× longer than on "
                               f"{m_small} samples: it behaves like a Python loop over samples.")
-    return Verdict(True, f"No per-sample loop in `{function}` (about {passes:.0f} NumPy passes "
-                         f"over {m_large} samples).")
+    # The same words on every run: a passing verdict must not vary with machine load.
+    return Verdict(True, f"No per-sample loop in `{function}`.")
 
 
 def _samples(ctx: JudgeContext, call_id: str) -> int:
