@@ -6,11 +6,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from autograder.commands import canvas, feedback, grade, list_exercises, release, validate
+from autograder.commands import (
+    canvas,
+    feedback,
+    grade,
+    list_exercises,
+    lti,
+    release,
+    validate,
+)
 from autograder.exercises import UnknownExerciseError
 from autograder.sandbox import SandboxUnavailableError
 
-COMMANDS = [list_exercises, grade, validate, release, feedback, canvas]
+COMMANDS = [list_exercises, grade, validate, release, feedback, canvas, lti]
 
 
 def build_parser() -> argparse.ArgumentParser:
