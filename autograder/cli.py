@@ -12,13 +12,14 @@ from autograder.commands import (
     grade,
     list_exercises,
     lti,
+    pack,
     release,
     validate,
 )
 from autograder.exercises import UnknownExerciseError
 from autograder.sandbox import SandboxUnavailableError
 
-COMMANDS = [list_exercises, grade, validate, release, feedback, canvas, lti]
+COMMANDS = [list_exercises, grade, validate, release, feedback, canvas, lti, pack]
 
 
 def build_parser() -> argparse.ArgumentParser:
