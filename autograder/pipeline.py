@@ -63,6 +63,8 @@ def grade(*, exercise: Exercise, submission: Path, sandbox: Sandbox,
                            source=NotebookSource.from_notebook(student.notebook),
                            artifacts=job.out_dir / "artifacts")
         tests, internal = grader.run_tests(ctx)
+    if ctx.feedback:
+        metadata["feedback"] = ctx.feedback.to_plain()
     errors = _problems(ctx, outcome, limits) + internal
     return GradeResult.from_tests(exercise.id, tests, execution_time=time.monotonic() - started,
                                   errors=errors, metadata=metadata)

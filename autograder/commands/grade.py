@@ -23,7 +23,7 @@ from autograder.sandbox.local import WARNING as LOCAL_WARNING
 def main(*, exercise: str, submission: Path, out: Path | None = None, format: str = "native",
          sandbox: str = "auto", mode: str = "full", gpus: str | None = None,
          limits: dict[str, Any] | None = None, sandbox_settings: dict[str, Any] | None = None,
-         quiet: bool = False) -> GradeResult:
+         quiet: bool = False, feedback: Path | None = None) -> GradeResult:
     """Grade ``submission`` and write the result in ``format`` to ``out`` (or stdout)."""
     chosen = get_exercise(exercise)
     box = make_sandbox(sandbox, **(sandbox_settings or {}))
@@ -37,6 +37,10 @@ def main(*, exercise: str, submission: Path, out: Path | None = None, format: st
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
+    if feedback is not None:
+        from autograder.commands.feedback import write_page  # matplotlib only when asked
+
+        write_page(result, feedback)
     if not quiet:
         sys.stderr.write(summary.render(result))
     return result
@@ -48,12 +52,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("submission", type=Path, help="a .ipynb, a folder or a zip")
     parser.add_argument("--out", type=Path, default=None, help="result file (default stdout)")
     parser.add_argument("--format", choices=sorted(FORMATS), default="native")
+    parser.add_argument("--feedback", type=Path, default=None,
+                        help="also write the student's HTML feedback page here")
     add_grading_options(parser)
 
     def handle(args: argparse.Namespace) -> int:
         main(exercise=args.exercise, submission=args.submission, out=args.out,
              format=args.format, sandbox=args.sandbox, mode=args.mode, gpus=args.gpus,
-             limits=limit_overrides(args), sandbox_settings=sandbox_options(args))
+             limits=limit_overrides(args), sandbox_settings=sandbox_options(args),
+             feedback=args.feedback)
         return 0
 
     parser.set_defaults(handler=handle)

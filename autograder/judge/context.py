@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autograder.feedback.data import FeedbackData
 from autograder.judge.source import NotebookSource
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ class JudgeContext:
     execution: ExecutionReport
     source: NotebookSource
     artifacts: Path | None = None
+    # Plain data for the student's feedback page (plots); see autograder/feedback/data.py.
+    feedback: FeedbackData = field(default_factory=FeedbackData)
 
     def planned(self, call_id: str) -> PlannedCall:
         for call in self.plan.calls:

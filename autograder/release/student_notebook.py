@@ -7,7 +7,9 @@ at the same indentation. Cells carry ``metadata.autograder.role``:
 * ``check-helper`` – its source is regenerated from templates/notebook/check_helper.py.j2;
 * ``instructor`` – dropped from the student version;
 * ``training`` – kept, and skipped by ``--mode fast`` when grading;
-* ``grading-note`` – regenerated from the grader's test list.
+* ``grading-note`` – regenerated from the grader's test list;
+* ``submit`` – the last cell, packing the hand-in zip; added when missing and always
+  regenerated from templates/notebook/submit.py.j2.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder.exercises import Exercise
+from autograder.release.submit_cell import submit_cell_source
 from autograder.templating import render
 
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\s*$")
@@ -81,6 +84,11 @@ def normalize(notebook: NotebookNode, exercise: Exercise, grading_note: str) -> 
         elif role(cell) == "grading-note":
             cell["source"] = grading_note.rstrip("\n")
         _clean(cell)
+    notebook.cells = [c for c in notebook.cells if role(c) != "submit"]
+    submit = nbformat.v4.new_code_cell(submit_cell_source(exercise))
+    submit["metadata"] = {"autograder": {"role": "submit"}}
+    submit["id"] = f"{exercise.id}-submit"
+    notebook.cells.append(submit)
     notebook["metadata"] = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
