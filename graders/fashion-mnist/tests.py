@@ -21,7 +21,7 @@ NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt
          "Bag", "Ankle boot")
 # The seeded solution (12,000 images, 3 epochs) scores SOLUTION; the margin of 4 points
 # absorbs run-to-run and student-to-student variation (docs/datasets.md).
-THRESHOLD = Threshold(minimum=0.78, solution=0.82)
+THRESHOLD = Threshold(minimum=0.78, solution=0.825)
 LOADS = "the saved model fashion_mnist.keras loads"
 
 

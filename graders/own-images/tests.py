@@ -16,8 +16,8 @@ from autograder.judge.heldout_models import (
 
 grader = Grader("own-images")
 
-# The seeded solution (2,000 training images, 3 epochs) scores SOLUTION; margin 4 points.
-THRESHOLD = Threshold(minimum=0.90, solution=0.95)
+# The seeded solution (2,000 training images, 3 epochs) scores SOLUTION; margin 6 points.
+THRESHOLD = Threshold(minimum=0.90, solution=0.963)
 CLASSES = "class_names holds the two folder names in label order"
 LOADS = "the saved model own_images.keras loads"
 
