@@ -20,8 +20,8 @@ from autograder.judge.heldout_models import (
 grader = Grader("mnist")
 
 # The seeded solution (the course's 4,000 training digits, 8 epochs) scores SOLUTION;
-# margin 4 points. With the full 60,000 digits it scores far higher.
-THRESHOLD = Threshold(minimum=0.85, solution=0.89)
+# margin about 7 points (only 500 held-out digits). The full 60,000 digits score higher.
+THRESHOLD = Threshold(minimum=0.85, solution=0.918)
 LOADS = "the saved model mnist.keras loads"
 
 
