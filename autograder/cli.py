@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from autograder.commands import (
     canvas,
+    datasets,
     feedback,
     grade,
     list_exercises,
@@ -19,7 +20,7 @@ from autograder.commands import (
 from autograder.exercises import UnknownExerciseError
 from autograder.sandbox import SandboxUnavailableError
 
-COMMANDS = [list_exercises, grade, validate, release, feedback, canvas, lti, pack]
+COMMANDS = [list_exercises, grade, validate, release, datasets, feedback, canvas, lti, pack]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from autograder import plaindata
+from autograder.datasets import dataset_sources, exercise_datasets, public_data_dir
 from autograder.exercises import Exercise, Limits
 from autograder.judge.collect import read_calls, read_execution
 from autograder.judge.context import JudgeContext
@@ -56,7 +57,7 @@ def grade(*, exercise: Exercise, submission: Path, sandbox: Sandbox,
     limits = options.limits or exercise.limits
     with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
         root = Path(tmp)
-        job = _prepare(root, exercise, student, plan, limits, options)
+        job = _prepare(root, exercise, student, plan, limits, options, _kernel_env(sandbox))
         outcome = sandbox.run(job)
         ctx = JudgeContext(plan=plan, calls=read_calls(job.out_dir, plan),
                            execution=read_execution(job.out_dir),
@@ -66,6 +67,9 @@ def grade(*, exercise: Exercise, submission: Path, sandbox: Sandbox,
     if ctx.feedback:
         metadata["feedback"] = ctx.feedback.to_plain()
     errors = _problems(ctx, outcome, limits) + internal
+    sources = dataset_sources(exercise_datasets(exercise))
+    if sources:
+        metadata["datasets"] = sources
     return GradeResult.from_tests(exercise.id, tests, execution_time=time.monotonic() - started,
                                   errors=errors, metadata=metadata)
 
@@ -76,8 +80,14 @@ def _seed_for(student: Submission) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
+def _kernel_env(sandbox: Sandbox) -> dict[str, str]:
+    """The local sandbox shares this machine's files, so its kernel is pointed at the public
+    Keras cache (held-out rows removed); an isolated sandbox's image bakes that cache in."""
+    return {} if sandbox.isolated else {"KERAS_HOME": str(public_data_dir())}
+
+
 def _prepare(root: Path, exercise: Exercise, student: Submission, plan: Plan, limits: Limits,
-             options: GradeOptions) -> SandboxJob:
+             options: GradeOptions, env: dict[str, str]) -> SandboxJob:
     job_dir, workdir, out_dir = root / "job", root / "work", root / "out"
     for folder in (job_dir, workdir, out_dir):
         folder.mkdir()
@@ -95,6 +105,7 @@ def _prepare(root: Path, exercise: Exercise, student: Submission, plan: Plan, li
         "notebook": notebook_name, "timeout_s": limits.timeout_s,
         "cell_timeout_s": limits.cell_timeout_s, "output_limit_bytes": limits.output_kb * 1024,
         "skip_roles": FAST_MODE_SKIPPED_ROLES if options.mode == "fast" else [],
+        "env": env,
     }
     (job_dir / "job.json").write_text(json.dumps(job_settings), encoding="utf-8")
     return SandboxJob(job_dir=job_dir, workdir=workdir, out_dir=out_dir, limits=limits,

@@ -42,6 +42,7 @@ class Job:
     output_limit_bytes: int
     skip_roles: list[str] = field(default_factory=list)
     kernel_name: str = "python3"
+    env: dict[str, str] = field(default_factory=dict)  # e.g. KERAS_HOME, set by the grader
 
     @classmethod
     def read(cls, job_dir: Path) -> Job:
@@ -107,6 +108,7 @@ def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
         log.update(status="invalid-notebook", message=f"The notebook could not be read: {exc}")
         return
     os.environ.update(KERNEL_ENV)
+    os.environ.update(job.env)
     client = CappedNotebookClient(
         notebook, output_limit_bytes=job.output_limit_bytes, timeout=job.cell_timeout_s,
         kernel_name=job.kernel_name, allow_errors=True, interrupt_on_timeout=True,

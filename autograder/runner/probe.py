@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from autograder import plaindata
+from autograder.runner.probe_actions import ACTIONS as FILE_AND_MODEL_ACTIONS
 
 MAX_VALUE_BYTES = 64 * 1024 * 1024
 
@@ -148,6 +149,7 @@ def _variable(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]
 ACTIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {
     "call": _call,
     "variable": _variable,
+    **FILE_AND_MODEL_ACTIONS,
 }
 
 
@@ -182,7 +184,7 @@ def run(job_dir: str, out_dir: str, namespace: dict[str, Any], *,
             outcome = {"status": "raised", "error": f"unknown probe action {spec['kind']!r}"}
         else:
             try:
-                outcome = action(namespace, spec)
+                outcome = action(namespace, {**spec, "out_dir": str(out)})
             except BaseException as exc:
                 outcome = {"status": "raised", "error": _describe(exc)}
         if outcome["status"] == "timeout":

@@ -1,0 +1,129 @@
+"""Full vs fast grading of the Keras exercises that train for longest.
+
+For each exercise, two hand-ins are made the way a student makes them — run the
+notebook, keep the notebook and the model file it saved: the course solution, and a
+weak model (the ``weak-model`` variant: one epoch on 1 % of the images). Each is graded
+in ``--mode full`` (the notebook re-trains) and ``--mode fast`` (training cells skipped,
+the handed-in model graded). Prints the times, the ratio and both verdicts::
+
+    python -m autograder datasets prepare        # once
+    python -m benchmarks.fast_vs_full [fashion-mnist cnn]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbformat import NotebookNode
+
+from autograder.datasets import public_data_dir
+from autograder.exercises import Exercise, get_exercise
+from autograder.pipeline import GradeOptions, grade
+from autograder.release.variants import load_variants
+from autograder.results import GradeResult
+from autograder.runner.execute import KERNEL_ENV
+from autograder.sandbox import LocalSandbox
+
+EXERCISES = ("fashion-mnist", "cnn")
+WEAK_VARIANT = "weak-model"
+
+
+@dataclass
+class Comparison:
+    exercise: str
+    case: str
+    full: GradeResult
+    fast: GradeResult
+    full_s: float
+    fast_s: float
+
+    @property
+    def ratio(self) -> float:
+        return self.full_s / self.fast_s
+
+    @property
+    def agree(self) -> bool:
+        """Same verdict: the same tests pass and fail in both modes."""
+        return _verdicts(self.full) == _verdicts(self.fast)
+
+
+def _verdicts(result: GradeResult) -> dict[str, str]:
+    return {t.name: t.status for t in result.tests}
+
+
+def case_notebook(exercise: Exercise, case: str) -> NotebookNode:
+    """The solution, or the weak-model variant of it."""
+    if case == "solution":
+        return nbformat.read(exercise.solution_path, as_version=4)
+    variant = next(v for v in load_variants(exercise) if v.name == WEAK_VARIANT)
+    return variant.notebook(exercise)
+
+
+def make_handin(exercise: Exercise, notebook: NotebookNode, folder: Path) -> Path:
+    """Run ``notebook`` in ``folder`` as a student would (seeded, on the public data) and
+    leave there what they hand in: the executed notebook and the files it saved."""
+    folder.mkdir(parents=True, exist_ok=True)
+    # The kernel inherits this process's environment: the same settings the grader uses.
+    os.environ.update({**KERNEL_ENV, "KERAS_HOME": str(public_data_dir())})
+    NotebookClient(notebook, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    nbformat.write(notebook, folder / f"{exercise.id}.ipynb")
+    missing = [name for name in exercise.required_files if not (folder / name).is_file()]
+    if missing:
+        raise RuntimeError(f"running {exercise.id} did not save {', '.join(missing)}")
+    return folder
+
+
+def _timed(exercise: Exercise, handin: Path, mode: str) -> tuple[GradeResult, float]:
+    start = time.perf_counter()
+    result = grade(exercise=exercise, submission=handin, sandbox=LocalSandbox(),
+                   options=GradeOptions(mode=mode))
+    return result, time.perf_counter() - start
+
+
+def compare(exercise_id: str, case: str, work: Path) -> Comparison:
+    exercise = get_exercise(exercise_id)
+    handin = make_handin(exercise, case_notebook(exercise, case), work / exercise_id / case)
+    full, full_s = _timed(exercise, handin, "full")
+    fast, fast_s = _timed(exercise, handin, "fast")
+    return Comparison(exercise_id, case, full, fast, full_s, fast_s)
+
+
+def _score(result: GradeResult) -> str:
+    return f"{result.score:g}/{result.max_score:g}"
+
+
+def table(comparisons: list[Comparison]) -> str:
+    rows = [("exercise", "hand-in", "full s", "fast s", "ratio", "full", "fast", "agree")]
+    rows += [(c.exercise, c.case, f"{c.full_s:.1f}", f"{c.fast_s:.1f}", f"{c.ratio:.1f}×",
+              _score(c.full), _score(c.fast), "yes" if c.agree else "NO")
+             for c in comparisons]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+             for row in rows]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def main(*, exercises: tuple[str, ...] = EXERCISES, work: Path | None = None) -> list[Comparison]:
+    folder = work or Path(os.environ.get("TMPDIR", "/tmp")) / "autograder-fast-vs-full"
+    shutil.rmtree(folder, ignore_errors=True)
+    comparisons = [compare(e, case, folder) for e in exercises
+                   for case in ("solution", WEAK_VARIANT)]
+    print(table(comparisons))
+    return comparisons
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("exercises", nargs="*", default=list(EXERCISES))
+    args = parser.parse_args()
+    results = main(exercises=tuple(args.exercises))
+    sys.exit(0 if all(c.agree for c in results) else 1)

@@ -1,0 +1,78 @@
+"""Hidden grader for `fashion-mnist`: label names, and the saved dense network judged on
+2,000 held-out test images that were removed from the student's copy of the data."""
+
+from __future__ import annotations
+
+from autograder.datasets import load_heldout
+from autograder.judge import Fail, Grader, JudgeContext, Plan
+from autograder.judge.artifacts import artifact_path, load_student_model
+from autograder.judge.heldout_models import (
+    Threshold,
+    compiled_loss,
+    expect_input,
+    multiclass_accuracy,
+    scaled,
+    trainable_layers,
+)
+
+grader = Grader("fashion-mnist")
+
+NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+         "Bag", "Ankle boot")
+# The seeded solution (12,000 images, 3 epochs) scores SOLUTION; the margin of 4 points
+# absorbs run-to-run and student-to-student variation (docs/datasets.md).
+THRESHOLD = Threshold(minimum=0.78, solution=0.825)
+LOADS = "the saved model fashion_mnist.keras loads"
+
+
+@grader.plan
+def plan(p: Plan) -> None:
+    for label in range(10):
+        p.call(f"label_{label}", "label_name", label)
+    p.action("model", "file", "fashion_mnist.keras", "fashion_mnist.h5")
+
+
+@grader.test("label_name gives the item names for labels 0–9", points=2)
+def label_names(ctx: JudgeContext) -> None:
+    for label, expected in enumerate(NAMES):
+        got = ctx.value(f"label_{label}")
+        if got != expected:
+            raise Fail(f"label_name({label}) returned {got!r}; expected {expected!r}.")
+
+
+@grader.test(LOADS, points=1)
+def loads(ctx: JudgeContext) -> str:
+    return f"{load_student_model(ctx, 'model').file_name} loaded in safe mode."
+
+
+@grader.test("the network is Flatten → Dense(128, relu) → Dense(10, softmax)", points=2,
+             requires=(LOADS,))
+def architecture(ctx: JudgeContext) -> None:
+    summary = load_student_model(ctx, "model").summary
+    expect_input(summary, (None, 28, 28))
+    types = trainable_layers(summary)
+    if types != ["Flatten", "Dense", "Dense"]:
+        raise Fail(f"The model's layers are {types}; expected Flatten, Dense, Dense.")
+    hidden, output = summary.of_type("Dense")
+    if (hidden.units, hidden.activation) != (128, "relu"):
+        raise Fail(f"The hidden layer is Dense({hidden.units}, {hidden.activation}); "
+                   "expected Dense(128, relu).")
+    if (output.units, output.activation) != (10, "softmax"):
+        raise Fail(f"The output layer is Dense({output.units}, {output.activation}); "
+                   "expected Dense(10, softmax): one probability per class.")
+
+
+@grader.test("compiled with sparse categorical cross-entropy", points=1, requires=(LOADS,))
+def loss(ctx: JudgeContext) -> None:
+    name = compiled_loss(artifact_path(ctx, "model"))
+    if name is not None and name != "sparse_categorical_crossentropy":
+        raise Fail(f"The model was compiled with {name!r}; integer labels 0–9 call for "
+                   "'sparse_categorical_crossentropy'.")
+
+
+@grader.test(f"held-out accuracy of at least {THRESHOLD.minimum:.0%}", points=4,
+             requires=(LOADS,))
+def accuracy(ctx: JudgeContext) -> str:
+    heldout = load_heldout("fashion-mnist")
+    score = multiclass_accuracy(load_student_model(ctx, "model"), heldout, scaled)
+    return THRESHOLD.judge(score, heldout, "Accuracy")

@@ -1,0 +1,79 @@
+"""Hidden grader for `mnist`: pixel scaling, and the saved dense network judged on
+held-out digits that were removed from the student's copy of the data."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.datasets import load_heldout
+from autograder.judge import Fail, Grader, JudgeContext, Plan, expect_array
+from autograder.judge.artifacts import artifact_path, load_student_model
+from autograder.judge.heldout_models import (
+    Threshold,
+    compiled_loss,
+    expect_input,
+    multiclass_accuracy,
+    scaled,
+    trainable_layers,
+)
+
+grader = Grader("mnist")
+
+# The seeded solution (the course's 4,000 training digits, 8 epochs) scores SOLUTION;
+# margin about 7 points (only 500 held-out digits). The full 60,000 digits score higher.
+THRESHOLD = Threshold(minimum=0.85, solution=0.918)
+LOADS = "the saved model mnist.keras loads"
+
+
+@grader.plan
+def plan(p: Plan) -> None:
+    images = p.rng.integers(0, 256, size=(4, 28, 28)).astype(np.uint8)
+    images[0, 0, :2] = (0, 255)
+    p.call("scale", "scale_pixels", images)
+    p.action("model", "file", "mnist.keras", "mnist.h5")
+
+
+@grader.test("scale_pixels maps grey levels 0–255 to floats in [0, 1]", points=2)
+def scale(ctx: JudgeContext) -> None:
+    (images,) = ctx.args("scale")
+    got = ctx.value("scale")
+    expect_array(got, images / 255.0, "scale_pixels(images)", rtol=1e-5, atol=1e-6)
+    if got.dtype.kind != "f":
+        raise Fail(f"scale_pixels returned {got.dtype} values; it should return floats.")
+    if ctx.outcome("scale").mutated_args:
+        raise Fail("scale_pixels changed the array it was given; return a new one instead.")
+
+
+@grader.test(LOADS, points=1)
+def loads(ctx: JudgeContext) -> str:
+    return f"{load_student_model(ctx, 'model').file_name} loaded in safe mode."
+
+
+@grader.test("the network is Flatten → Dense(128, relu) → Dense(10, softmax)", points=2,
+             requires=(LOADS,))
+def architecture(ctx: JudgeContext) -> None:
+    summary = load_student_model(ctx, "model").summary
+    expect_input(summary, (None, 28, 28))
+    types = trainable_layers(summary)
+    if types != ["Flatten", "Dense", "Dense"]:
+        raise Fail(f"The model's layers are {types}; expected Flatten, Dense, Dense.")
+    dense = [(d.units, d.activation) for d in summary.of_type("Dense")]
+    if dense != [(128, "relu"), (10, "softmax")]:
+        raise Fail(f"The dense layers are {dense}; expected Dense(128, relu) then "
+                   "Dense(10, softmax).")
+
+
+@grader.test("compiled with sparse categorical cross-entropy", points=1, requires=(LOADS,))
+def loss(ctx: JudgeContext) -> None:
+    name = compiled_loss(artifact_path(ctx, "model"))
+    if name is not None and name != "sparse_categorical_crossentropy":
+        raise Fail(f"The model was compiled with {name!r}; integer labels 0–9 call for "
+                   "'sparse_categorical_crossentropy'.")
+
+
+@grader.test(f"held-out accuracy of at least {THRESHOLD.minimum:.0%}", points=4,
+             requires=(LOADS,))
+def accuracy(ctx: JudgeContext) -> str:
+    heldout = load_heldout("mnist")
+    score = multiclass_accuracy(load_student_model(ctx, "model"), heldout, scaled)
+    return THRESHOLD.judge(score, heldout, "Accuracy")
