@@ -97,7 +97,7 @@ def test_held_out_admission_rows_never_reach_the_sandbox(tmp_path: Path) -> None
     held_text = (exercise.grader_dir / "heldout.csv").read_text().splitlines()[1:]
     student = load_submission(exercise.solution_path, exercise.id)
     plan = exercise.load_grader().build_plan(seed=3)
-    job = _prepare(tmp_path, exercise, student, plan, exercise.limits, GradeOptions())
+    job = _prepare(tmp_path, exercise, student, plan, exercise.limits, GradeOptions(), env={})
 
     sandbox_files = [p for folder in (job.job_dir, job.workdir) for p in folder.rglob("*")
                      if p.is_file()]
