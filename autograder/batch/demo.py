@@ -22,7 +22,8 @@ CLASS_OF_40 = (["correct", "loops", "crash", "correct", "slide-typo", "malformed
                + ["correct", "loops", "crash", "correct", "slide-typo", "nbformat-3",
                   "correct", "not-written", "correct", "correct"])
 
-SUM_NOT_MEAN = "def mse(y, y_hat):\n    return float(np.sum((np.ravel(y) - np.ravel(y_hat)) ** 2))\n"
+SUM_NOT_MEAN = ("def mse(y, y_hat):\n"
+                "    return float(np.sum((np.ravel(y) - np.ravel(y_hat)) ** 2))\n")
 NOT_WRITTEN = "def {name}(*args):\n    raise NotImplementedError\n"
 
 

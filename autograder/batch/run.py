@@ -30,7 +30,6 @@ from autograder.batch.cache import (
     sandbox_identity,
 )
 from autograder.batch.discovery import Discovery, SubmissionSource, discover
-from autograder.batch.execute import dask_client, run_requests
 from autograder.batch.failures import sandbox_failure
 from autograder.batch.files import (
     AlreadyLockedError,
@@ -170,6 +169,9 @@ def _run(settings: BatchSettings, progress: BatchProgress) -> BatchReport:
 
         def finished(request: GradeRequest, outcome: TaskOutcome | BaseException) -> bool:
             return _finished(batch, waiting[request.key.digest], request, outcome)
+
+        # Imported here: a run served wholly from the cache does not pay for Dask's import.
+        from autograder.batch.execute import dask_client, run_requests
 
         progress.start(sum(len(s) for s in waiting.values()))
         try:

@@ -1,0 +1,72 @@
+"""Helpers for the grade-batch tests: run the real CLI, read its outputs, compare runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# Long enough for a correct notebook on a busy two-core machine, short enough that the
+# endless submissions do not dominate the test's time.
+TIMEOUT_S = "25"
+_TIMING = [(re.compile(r"\d+(?:\.\d+)? ns per sample"), "N ns per sample"),
+           (re.compile(r"growing \d+×"), "growing N×")]
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
+
+def grade_batch_command(exercise: str, submissions: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "autograder", "grade-batch", exercise, str(submissions),
+            "--out", str(out), "--sandbox", "local", "--timeout", TIMEOUT_S, *extra]
+
+
+def run_grade_batch(exercise: str, submissions: Path, out: Path, *extra: str,
+                    env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(grade_batch_command(exercise, submissions, out, *extra),
+                          env=env or cli_env(), capture_output=True, text=True, timeout=1800,
+                          cwd=ROOT)
+
+
+def without_timings(result: dict[str, Any]) -> dict[str, Any]:
+    """A result with its timings blanked: execution time, and the measured speeds that the
+    vectorization tests quote."""
+    tests = []
+    for test in result["tests"]:
+        output = test["output"]
+        for pattern, replacement in _TIMING:
+            output = pattern.sub(replacement, output)
+        tests.append({**test, "output": output})
+    return {**result, "execution_time": None, "tests": tests}
+
+
+def comparable_results(out: Path) -> dict[str, dict[str, Any]]:
+    return {path.stem: without_timings(json.loads(path.read_text(encoding="utf-8")))
+            for path in sorted((out / "results").glob("*.json"))}
+
+
+def summary_without_timings(summary: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in summary.items() if k not in ("slowest", "run")}
+
+
+def read_summary(out: Path) -> dict[str, Any]:
+    return dict(json.loads((out / "summary.json").read_text(encoding="utf-8")))
+
+
+def gradebook_rows(out: Path) -> dict[str, str]:
+    lines = (out / "gradebook.csv").read_text(encoding="utf-8").splitlines()
+    return {line.split(",", 1)[0]: line for line in lines}
+
+
+def log_events(out: Path) -> list[dict[str, Any]]:
+    path = out / "grading.log"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
