@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from autograder.batch.compare import comparable_results, without_timings
+
+__all__ = ["comparable_results", "without_timings"]
+
 ROOT = Path(__file__).resolve().parents[1]
 # Long enough for a correct notebook on a busy two-core machine, short enough that the
 # endless submissions do not dominate the test's time.
 TIMEOUT_S = "25"
-_TIMING = [(re.compile(r"\d+(?:\.\d+)? ns per sample"), "N ns per sample"),
-           (re.compile(r"growing \d+×"), "growing N×")]
 
 
 def cli_env(**extra: str) -> dict[str, str]:
@@ -33,23 +34,6 @@ def run_grade_batch(exercise: str, submissions: Path, out: Path, *extra: str,
     return subprocess.run(grade_batch_command(exercise, submissions, out, *extra),
                           env=env or cli_env(), capture_output=True, text=True, timeout=1800,
                           cwd=ROOT)
-
-
-def without_timings(result: dict[str, Any]) -> dict[str, Any]:
-    """A result with its timings blanked: execution time, and the measured speeds that the
-    vectorization tests quote."""
-    tests = []
-    for test in result["tests"]:
-        output = test["output"]
-        for pattern, replacement in _TIMING:
-            output = pattern.sub(replacement, output)
-        tests.append({**test, "output": output})
-    return {**result, "execution_time": None, "tests": tests}
-
-
-def comparable_results(out: Path) -> dict[str, dict[str, Any]]:
-    return {path.stem: without_timings(json.loads(path.read_text(encoding="utf-8")))
-            for path in sorted((out / "results").glob("*.json"))}
 
 
 def summary_without_timings(summary: dict[str, Any]) -> dict[str, Any]:

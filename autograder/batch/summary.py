@@ -15,7 +15,7 @@ from autograder.templating import render as render_template
 
 SLOWEST = 10
 EXAMPLES_PER_CAUSE = 5
-_FILE_NAME = re.compile(r"\S+\.(?:ipynb|zip)\b")
+_FILE_NAME = re.compile(r"[^\s()'\",]+\.(?:ipynb|zip)\b")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
