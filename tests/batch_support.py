@@ -49,6 +49,25 @@ def gradebook_rows(out: Path) -> dict[str, str]:
     return {line.split(",", 1)[0]: line for line in lines}
 
 
+def assert_reports_match_results(out: Path) -> None:
+    """The gradebook and the summary are exactly what the result files say."""
+    from autograder.batch import gradebook, summary
+    from autograder.exercises import get_exercise
+    from autograder.results import GradeResult
+
+    results = {p.stem: GradeResult.from_dict(json.loads(p.read_text(encoding="utf-8")))
+               for p in (out / "results").glob("*.json")}
+    written = read_summary(out)
+    names = [t.name for t in get_exercise(written["exercise"]).load_grader().tests]
+    assert (out / "gradebook.csv").read_text(encoding="utf-8") == gradebook.render(results,
+                                                                                  names)
+    rebuilt = summary.build(exercise=written["exercise"],
+                            grader_version=written["grader_version"],
+                            sandbox=written["sandbox"], submissions=sorted(results),
+                            results=results, test_names=names, run={})
+    assert summary_without_timings(rebuilt) == summary_without_timings(written)
+
+
 def log_events(out: Path) -> list[dict[str, Any]]:
     path = out / "grading.log"
     if not path.exists():
