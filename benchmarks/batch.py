@@ -103,7 +103,7 @@ def main() -> None:
                                          "--scheduler", address)
         finally:
             for process in processes:
-                os.killpg(process.pid, signal.SIGTERM)
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         differ = differences(work / "local-2", work / "scheduler")
         print("\n(d) dask scheduler + 2 dask workers (separate processes, 127.0.0.1) vs local")
