@@ -3,6 +3,7 @@ crash-safe writes, the gradebook and the summary."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -191,3 +192,36 @@ def test_sandbox_failures_are_told_apart_from_student_failures() -> None:
     assert sandbox_failure(_result(0, ["Cell 1 raised NameError: x"])) is None
     broken = _result(0, ["The sandbox stopped before reporting anything (exit code 127)."])
     assert sandbox_failure(broken) is not None
+
+
+def test_max_failures_stops_after_sandbox_failures_and_caches_none(tmp_path: Path) -> None:
+    from autograder.batch.discovery import SubmissionSource
+    from autograder.batch.progress import PlainProgress
+    from autograder.batch.run import _Batch, _finished
+    from autograder.batch.task import GradeRequest, TaskOutcome
+    from autograder.exercises import get_exercise
+
+    exercise = get_exercise("mse")
+    messages = io.StringIO()
+    batch = _Batch(exercise=exercise, grader=exercise.load_grader(),
+                   cache=ResultCache(tmp_path / "cache"), results_dir=tmp_path / "results",
+                   progress=PlainProgress(messages), max_failures=2)
+    broken = _result(0, ["The sandbox stopped before reporting anything (exit code 127)."])
+    fine = _result(2)
+    outcomes: list[TaskOutcome | BaseException] = [
+        TaskOutcome(result=fine.to_dict(), graded=True, worker="w"),
+        TaskOutcome(result=broken.to_dict(), graded=True, worker="w"),
+        RuntimeError("worker lost"),
+    ]
+    verdicts = []
+    for number, outcome in enumerate(outcomes):
+        key = CacheKey("mse", str(number) * 64, exercise.version, "local", "o")
+        request = GradeRequest(submission_id=f"s{number}", submission_path="unused", key=key,
+                               sandbox_name="local", limits=Limits(), cache_dir=str(tmp_path))
+        source = SubmissionSource(id=f"s{number}", path=tmp_path, sha256=key.submission_sha256)
+        verdicts.append(_finished(batch, [source], request, outcome))
+        assert (batch.cache.get(key) is not None) == (number == 0)  # failures are not cached
+    assert verdicts == [True, True, False]
+    assert batch.stopped is not None and "--max-failures 2" in batch.stopped
+    assert "Grading failed on the grading machine (RuntimeError: worker lost)" in (
+        tmp_path / "results" / "s2.json").read_text()
