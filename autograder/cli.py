@@ -11,6 +11,7 @@ from autograder.commands import (
     datasets,
     feedback,
     grade,
+    grade_batch,
     list_exercises,
     lti,
     pack,
@@ -20,7 +21,8 @@ from autograder.commands import (
 from autograder.exercises import UnknownExerciseError
 from autograder.sandbox import SandboxUnavailableError
 
-COMMANDS = [list_exercises, grade, validate, release, datasets, feedback, canvas, lti, pack]
+COMMANDS = [list_exercises, grade, grade_batch, validate, release, datasets, feedback, canvas,
+            lti, pack]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,110 @@
+"""Finding the submissions in a folder or an LMS export zip.
+
+In a folder, each ``*.ipynb`` or ``*.zip`` file and each sub-folder is one submission, named
+after its file or folder. A Canvas export becomes one folder per student, a Gradescope
+export keeps its ``submission_<id>`` folders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from autograder.batch.exports import unpack_export
+from autograder.submission.intake import _ignored
+
+SUBMISSION_SUFFIXES = (".ipynb", ".zip")
+UNSAFE_ID_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class SubmissionSource:
+    id: str  # unique in the batch, safe as a file name
+    path: Path  # a notebook, a zip or a folder: what `autograder grade` accepts
+    sha256: str  # of its content (names and bytes), for the cache
+
+
+@dataclass
+class Discovery:
+    submissions: list[SubmissionSource]
+    skipped: list[str] = field(default_factory=list)  # entries that are not submissions
+    export: str = "folder"
+
+
+def content_sha256(path: Path) -> str:
+    """The hash of a submission's content; a folder hashes its relative names and bytes."""
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for item in sorted(path.rglob("*")):
+            rel = item.relative_to(path).as_posix()
+            if _ignored(PurePosixPath(rel)):
+                continue
+            if item.is_symlink():
+                digest.update(f"link:{rel}\0".encode())  # grading rejects it; keep it keyed
+            elif item.is_file():
+                digest.update(f"file:{rel}\0{item.stat().st_size}\0".encode())
+                digest.update(item.read_bytes())
+    else:
+        digest.update(b"single\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _safe_id(name: str) -> str:
+    return UNSAFE_ID_CHARACTERS.sub("_", name).strip("._") or "submission"
+
+
+def scan_folder(folder: Path) -> tuple[list[tuple[str, Path]], list[str]]:
+    found: list[tuple[str, Path]] = []
+    skipped: list[str] = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or _ignored(PurePosixPath(entry.name)):
+            continue
+        if entry.is_symlink():
+            skipped.append(f"{entry.name} (a link)")
+        elif entry.is_dir():
+            found.append((entry.name, _single_zip(entry) or entry))
+        elif entry.suffix.lower() in SUBMISSION_SUFFIXES:
+            found.append((entry.stem, entry))
+        else:
+            skipped.append(entry.name)
+    return found, skipped
+
+
+def _single_zip(folder: Path) -> Path | None:
+    """A folder that holds only a zip (an LMS upload of a zipped project) is that zip."""
+    entries = [p for p in folder.iterdir() if not _ignored(PurePosixPath(p.name))]
+    if len(entries) == 1 and entries[0].is_file() and entries[0].suffix.lower() == ".zip":
+        return entries[0]
+    return None
+
+
+def _unique(named: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
+    seen: set[str] = set()
+    unique = []
+    for name, path in named:
+        base = candidate = _safe_id(name)
+        number = 2
+        while candidate in seen:
+            candidate, number = f"{base}-{number}", number + 1
+        seen.add(candidate)
+        unique.append((candidate, path))
+    return unique
+
+
+def discover(source: Path, unpack_to: Path) -> Discovery:
+    """The submissions in ``source``: a folder, or an export zip (unpacked in ``unpack_to``)."""
+    export = "folder"
+    if source.is_file() and zipfile.is_zipfile(source):
+        folder, export = unpack_export(source, unpack_to, content_sha256(source))
+    elif source.is_dir():
+        folder = source
+    else:
+        raise FileNotFoundError(f"{source} is neither a folder nor a zip of submissions")
+    named, skipped = scan_folder(folder)
+    submissions = [SubmissionSource(id=name, path=path, sha256=content_sha256(path))
+                   for name, path in _unique(named)]
+    return Discovery(submissions=submissions, skipped=skipped, export=export)

@@ -1,0 +1,56 @@
+"""Running grade requests on Dask: a LocalCluster of processes by default, or any running
+scheduler (``dask scheduler`` + ``dask worker``, dask-jobqueue, dask-kubernetes).
+
+Workers must see the same course (PYTHONPATH or AUTOGRADER_COURSE_DIR), the submissions
+and the cache folder: on several machines, put the output and cache folders on a shared
+file system.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from distributed import Client, LocalCluster, as_completed
+
+from autograder.batch.task import GradeRequest, TaskOutcome, grade_request
+
+Finished = Callable[[GradeRequest, TaskOutcome | BaseException], bool]
+
+
+@contextmanager
+def dask_client(*, workers: int | None = None, scheduler: str | None = None,
+                connect_timeout_s: float = 30.0) -> Iterator[Client]:
+    """A client on ``scheduler``, or on a new LocalCluster with one single-threaded worker
+    process per core (grading is one kernel per submission; threads would only contend)."""
+    if scheduler:
+        with Client(scheduler, timeout=connect_timeout_s) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                      processes=True, dashboard_address=None, scheduler_port=0,
+                      host="127.0.0.1", silence_logs=logging.ERROR) as cluster, \
+            Client(cluster) as client:
+        yield client
+
+
+def run_requests(client: Client, requests: list[GradeRequest], finished: Finished) -> bool:
+    """Submit every request; call ``finished`` as each ends (in completion order). When it
+    returns False, cancel what is left and return False."""
+    futures = {client.submit(grade_request, request, key=f"grade-{request.key.digest}",
+                             pure=False): request for request in requests}
+    for future in as_completed(list(futures)):
+        request = futures[future]
+        outcome: TaskOutcome | BaseException
+        if future.status == "finished":
+            outcome = future.result()
+        else:
+            error = future.exception()
+            outcome = error if isinstance(error, BaseException) else RuntimeError(
+                f"task ended as {future.status}")
+        if not finished(request, outcome):
+            client.cancel([f for f in futures if not f.done()])
+            return False
+    return True
