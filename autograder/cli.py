@@ -6,11 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from autograder.commands import grade, list_exercises, release, validate
+from autograder.commands import grade, image, list_exercises, release, validate
 from autograder.exercises import UnknownExerciseError
 from autograder.sandbox import SandboxUnavailableError
 
-COMMANDS = [list_exercises, grade, validate, release]
+COMMANDS = [list_exercises, grade, validate, release, image]
 
 
 def build_parser() -> argparse.ArgumentParser:

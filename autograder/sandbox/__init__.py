@@ -23,10 +23,12 @@ def make_sandbox(name: str = "auto", **options: object) -> Sandbox:
             from autograder.sandbox.docker import DockerSandbox
 
             return DockerSandbox.connect(**options)  # type: ignore[arg-type]
-        except (ImportError, SandboxUnavailableError):
-            if name == "docker":
+        except (ImportError, SandboxUnavailableError) as exc:
+            if name == "auto":
+                return LocalSandbox()
+            if isinstance(exc, SandboxUnavailableError):
                 raise
-            return LocalSandbox()
+            raise SandboxUnavailableError(f"the Docker sandbox cannot be loaded: {exc}") from exc
     raise ValueError(f"unknown sandbox {name!r}; choose from {', '.join(SANDBOX_NAMES)}")
 
 
