@@ -13,14 +13,7 @@ from typing import Any
 import docker
 import docker.errors
 
-import autograder
-from autograder.image.context import (
-    LABEL_PREFIX,
-    BuildContext,
-    ImageSpec,
-    assemble_context,
-    sandbox_sources_hash,
-)
+from autograder.image.context import BuildContext, ImageSpec, assemble_context
 
 
 class ImageBuildError(RuntimeError):
@@ -34,19 +27,6 @@ class BuildReport:
     built: bool  # False: an image with this exact input hash already existed
     seconds: float
     image_id: str
-
-
-def labels_for(context: BuildContext) -> dict[str, str]:
-    spec = context.spec
-    datasets = sorted({name.split("/")[1] for name in context.links})
-    return {
-        f"{LABEL_PREFIX}.inputs": context.input_hash,
-        f"{LABEL_PREFIX}.runner": sandbox_sources_hash(),
-        f"{LABEL_PREFIX}.gpu": "true" if spec.gpu else "false",
-        f"{LABEL_PREFIX}.base-image": spec.base_image,
-        f"{LABEL_PREFIX}.version": autograder.__version__,
-        f"{LABEL_PREFIX}.datasets": ",".join(datasets),
-    }
 
 
 def build_image(spec: ImageSpec, *, aliases: list[str] | None = None,
@@ -97,7 +77,7 @@ def _stream_build(client: docker.DockerClient, folder: Path, context: BuildConte
                   log: Callable[[str], Any]) -> None:
     tail: list[str] = []
     stream = client.api.build(path=str(folder), tag=context.tag, rm=True, forcerm=True,
-                              pull=False, labels=labels_for(context), decode=True)
+                              pull=False, labels=context.all_labels, decode=True)
     for chunk in stream:
         if "stream" in chunk:
             text = str(chunk["stream"])

@@ -7,6 +7,7 @@ list, copied modules, data files, CA bundle), so an unchanged build is a no-op.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,11 +48,16 @@ class BuildContext:
     spec: ImageSpec
     files: dict[str, bytes]  # build-context path → content (small files)
     links: dict[str, Path]  # build-context path → host file (data sets, copied when written)
+    labels: dict[str, str]
     input_hash: str
 
     @property
     def tag(self) -> str:
         return f"{self.spec.repository}:{self.input_hash}"
+
+    @property
+    def all_labels(self) -> dict[str, str]:
+        return {**self.labels, f"{LABEL_PREFIX}.inputs": self.input_hash}
 
     def write(self, folder: Path) -> None:
         for name, data in self.files.items():
@@ -97,10 +103,18 @@ def assemble_context(spec: ImageSpec) -> BuildContext:
     if spec.ca_bundle is not None:
         files["ca-bundle.crt"] = spec.ca_bundle.read_bytes()
     links = dataset_files(spec.datasets)
-    digest_input = dict(files)
+    labels = {
+        f"{LABEL_PREFIX}.runner": sandbox_sources_hash(),
+        f"{LABEL_PREFIX}.gpu": "true" if spec.gpu else "false",
+        f"{LABEL_PREFIX}.base-image": spec.base_image,
+        f"{LABEL_PREFIX}.ca-bundle": str(spec.ca_bundle or ""),
+        f"{LABEL_PREFIX}.version": autograder.__version__,
+        f"{LABEL_PREFIX}.datasets": ",".join(sorted({n.split("/")[1] for n in links})),
+    }
+    digest_input = {**files, "labels": json.dumps(labels, sort_keys=True).encode()}
     for name, path in links.items():
         digest_input[name] = hashlib.sha256(path.read_bytes()).digest()
-    return BuildContext(spec=spec, files=files, links=links,
+    return BuildContext(spec=spec, files=files, links=links, labels=labels,
                         input_hash=_digest(digest_input)[:16])
 
 

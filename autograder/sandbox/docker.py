@@ -148,7 +148,7 @@ class DockerSandbox(Sandbox):
         return f"docker ({self.image})"
 
     def run(self, job: SandboxJob) -> SandboxOutcome:
-        started = time.monotonic()
+        started, wall_started = time.monotonic(), time.time()
         settings = self.container_settings(job)
         volume = self.client.volumes.create(
             driver="local", labels={CONTAINER_LABEL: "1"},
@@ -161,7 +161,7 @@ class DockerSandbox(Sandbox):
             container = self.client.containers.create(**settings)
             self._start(container, job)
             execution = self._execute(container, job)
-            oom_killed = self._freeze(container)
+            oom_killed = self._freeze(container, since=wall_started)
             readback = self._read_results(container, job.out_dir)
         finally:
             if container is not None:
@@ -256,13 +256,20 @@ class DockerSandbox(Sandbox):
         return _Execution(exit_code=code if isinstance(code, int) else None, timed_out=False,
                           log_tail=tail.text())
 
-    def _freeze(self, container: Any) -> bool:
+    def _freeze(self, container: Any, *, since: float) -> bool:
         """Stop every process where it stands (a fork bomb included) so the results can
-        be read; return whether the engine saw an out-of-memory kill."""
+        be read; return whether the kernel's OOM killer struck in the container."""
         with contextlib.suppress(docker.errors.APIError):  # already stopped: nothing to freeze
             container.pause()
         container.reload()
-        return bool(container.attrs.get("State", {}).get("OOMKilled", False))
+        if container.attrs.get("State", {}).get("OOMKilled", False):
+            return True
+        # While the container lives (it always does here), the engine reports an OOM kill of
+        # one of its processes only as an event, not in the container's state.
+        events = self.client.events(since=f"{since - 1:.9f}", until=f"{time.time():.9f}",
+                                    filters={"container": container.id, "event": "oom"},
+                                    decode=True)
+        return any(True for _ in events)
 
     def _read_results(self, container: Any, out_dir: Path) -> Readback:
         try:
