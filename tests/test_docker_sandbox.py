@@ -118,8 +118,8 @@ def _as_gpu_build(box: DockerSandbox) -> DockerSandbox:
 
 
 @pytest.mark.parametrize("gpus, expected", [
-    ("all", {"Count": -1, "DeviceIDs": None}),
-    ("2", {"Count": 2, "DeviceIDs": None}),
+    ("all", {"Count": -1, "DeviceIDs": []}),
+    ("2", {"Count": 2, "DeviceIDs": []}),
     ("device=0,3", {"Count": 0, "DeviceIDs": ["0", "3"]}),
 ])
 def test_gpu_request_and_limits_reach_the_engine(box: DockerSandbox, tmp_path: Path,
@@ -133,7 +133,7 @@ def test_gpu_request_and_limits_reach_the_engine(box: DockerSandbox, tmp_path: P
     (request,) = host["DeviceRequests"]
     assert request["Capabilities"] == [["gpu"]]
     assert request["Count"] == expected["Count"]
-    assert request["DeviceIDs"] == expected["DeviceIDs"]
+    assert (request["DeviceIDs"] or []) == expected["DeviceIDs"]
     assert host["NetworkMode"] == "none"
     assert host["CapDrop"] == ["ALL"]
     assert host["SecurityOpt"] == ["no-new-privileges"]

@@ -77,4 +77,7 @@ def _read_versions(client: docker.DockerClient, image: str) -> dict[str, str]:
         if handle is None or member.size > MAX_VERSIONS_BYTES:
             return {}
         versions = json.loads(handle.read())
-    return {str(k): str(v) for k, v in versions.items()} if isinstance(versions, dict) else {}
+    if not isinstance(versions, dict):
+        return {}
+    # Distribution names as installed ("tensorflow_cpu") → as on PyPI ("tensorflow-cpu").
+    return {str(k).lower().replace("_", "-"): str(v) for k, v in versions.items()}
