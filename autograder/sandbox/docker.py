@@ -33,6 +33,7 @@ from autograder.sandbox.base import Sandbox, SandboxJob, SandboxOutcome, Sandbox
 try:
     import docker
     import docker.errors
+    import requests
     from docker.types import LogConfig, Mount
 except ImportError as exc:  # the SDK is a dependency, but say so plainly if it is missing
     raise SandboxUnavailableError(f"the docker Python package is not installed ({exc})") from exc
@@ -116,7 +117,7 @@ class DockerSandbox(Sandbox):
 
     @classmethod
     def connect(cls, image: str | None = None, *, base_url: str | None = None,
-                timeout_s: float = 10.0) -> DockerSandbox:
+                timeout_s: float = 60.0) -> DockerSandbox:
         """A sandbox on the local engine (or ``base_url``), with ``image`` (default
         ``autograder-sandbox:latest``); SandboxUnavailableError if either is missing."""
         image = image or default_image()
@@ -124,7 +125,7 @@ class DockerSandbox(Sandbox):
             client = (docker.DockerClient(base_url=base_url, timeout=int(timeout_s))
                       if base_url else docker.from_env(timeout=int(timeout_s)))
             client.ping()
-        except docker.errors.DockerException as exc:
+        except (docker.errors.DockerException, requests.RequestException) as exc:
             raise SandboxUnavailableError(
                 f"no Docker engine is reachable ({exc}); start one (scripts/docker/"
                 "start-dockerd.sh) or use --sandbox local") from exc
@@ -134,7 +135,7 @@ class DockerSandbox(Sandbox):
             raise SandboxUnavailableError(
                 f"the sandbox image {image} is not on this engine; build it with "
                 "`autograder image build`") from exc
-        except docker.errors.APIError as exc:
+        except (docker.errors.APIError, requests.RequestException) as exc:
             raise SandboxUnavailableError(f"the Docker engine failed: {exc}") from exc
         labels = dict(found.attrs.get("Config", {}).get("Labels") or {})
         built_from = labels.get(f"{LABEL_PREFIX}.runner")
