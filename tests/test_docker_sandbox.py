@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,7 @@ facts = {
 
 
 @pytest.fixture(scope="module")
-def box() -> DockerSandbox:
+def box() -> Iterator[DockerSandbox]:
     sandbox = connect()
     yield sandbox
     sandbox.close()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -186,7 +187,7 @@ class DockerSandbox(Sandbox):
             "command": ["python", "-m", "autograder.runner.idle"],
             "user": f"{STUDENT_UID}:{STUDENT_UID}",
             "working_dir": STUDENT_HOME,
-            "environment": RUN_ENV,
+            "environment": _environment(limits.cpus),
             "hostname": "sandbox",
             "network_mode": "none",
             "cap_drop": ["ALL"],
@@ -237,7 +238,7 @@ class DockerSandbox(Sandbox):
         api = self.client.api
         exec_id = api.exec_create(container.id, ["sh", "-c", PREPARE_AND_RUN],
                                   user=f"{STUDENT_UID}:{STUDENT_UID}", workdir=STUDENT_HOME,
-                                  environment=RUN_ENV)["Id"]
+                                  environment=_environment(job.limits.cpus))["Id"]
         output = api.exec_start(exec_id, stream=True)
         tail = _Tail(LOG_TAIL_BYTES)
 
@@ -283,6 +284,15 @@ class DockerSandbox(Sandbox):
     def close(self) -> None:
         """Wait until every container this sandbox started is removed."""
         self._cleanup.shutdown(wait=True)
+
+
+def _environment(cpus: float) -> dict[str, str]:
+    """The run's environment, with BLAS/OpenMP thread pools sized to the CPU limit: pools
+    sized to the host's cores spin on a quota they cannot use and get throttled, which
+    also distorts the probe's timings."""
+    threads = str(max(1, math.ceil(cpus)))
+    return {**RUN_ENV, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads}
 
 
 def _remove(container: Any, volume: Any) -> None:
