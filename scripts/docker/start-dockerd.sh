@@ -18,7 +18,8 @@ fi
 pidfile=/var/run/docker.pid
 if [ -f "$pidfile" ]; then
     pid="$(cat "$pidfile" 2>/dev/null || true)"
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    # A killed daemon's pid may since belong to another process: check its name too.
+    if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "dockerd" ]; then
         echo "dockerd (pid $pid) is running but not answering yet; waiting"
     else
         echo "removing stale $pidfile"
