@@ -12,6 +12,7 @@ from autograder.commands import (
     feedback,
     grade,
     grade_batch,
+    image,
     list_exercises,
     lti,
     pack,
@@ -21,8 +22,8 @@ from autograder.commands import (
 from autograder.exercises import UnknownExerciseError
 from autograder.sandbox import SandboxUnavailableError
 
-COMMANDS = [list_exercises, grade, grade_batch, validate, release, datasets, feedback, canvas,
-            lti, pack]
+COMMANDS = [list_exercises, grade, grade_batch, validate, release, image, datasets, feedback,
+            canvas, lti, pack]
 
 
 def build_parser() -> argparse.ArgumentParser:

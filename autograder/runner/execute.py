@@ -82,6 +82,16 @@ def _errors_of(cell: NotebookNode, index: int) -> list[dict[str, Any]]:
     ]
 
 
+def _name_interrupt_as_timeout(errors: list[dict[str, Any]], seconds: float) -> None:
+    """nbclient interrupts a cell that runs past its time limit; say that, rather than
+    show the student a bare KeyboardInterrupt they never pressed."""
+    for error in errors:
+        if error["ename"] == "KeyboardInterrupt":
+            error["ename"] = "TimeoutError"
+            error["evalue"] = (f"the cell was stopped after {seconds:g} s (the time limit for "
+                               "one cell)")
+
+
 class ExecutionLog:
     """``execution.json``, rewritten after every cell so a killed run still says where."""
 
@@ -134,10 +144,8 @@ def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
                 started = time.monotonic()
                 client.execute_cell(cell, index)
                 cell_errors = _errors_of(cell, index)
-                if cell_errors and time.monotonic() - started >= client.timeout:
-                    # nbclient interrupted the cell at its time limit; say so plainly.
-                    cell_errors = [{"cell": index, "ename": "TimeLimit",
-                                    "evalue": f"stopped after {client.timeout} s"}]
+                if time.monotonic() - started >= client.timeout - 0.5:
+                    _name_interrupt_as_timeout(cell_errors, client.timeout)
                 errors.extend(cell_errors)
             log.update(current_cell="probe", cell_errors=errors)
             client.timeout = int(max(5, deadline - time.monotonic()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from autograder.sandbox.base import (
     Sandbox,
     SandboxJob,
@@ -13,7 +15,7 @@ from autograder.sandbox.local import LocalSandbox
 SANDBOX_NAMES = ("auto", "local", "docker")
 
 
-def make_sandbox(name: str = "auto", **options: object) -> Sandbox:
+def make_sandbox(name: str = "auto", **options: Any) -> Sandbox:
     """The sandbox called ``name``; ``auto`` means Docker when an engine and the image are
     reachable, else the (unisolated) local one."""
     if name == "local":
@@ -23,10 +25,12 @@ def make_sandbox(name: str = "auto", **options: object) -> Sandbox:
             from autograder.sandbox.docker import DockerSandbox
 
             return DockerSandbox.connect(**options)
-        except (ImportError, SandboxUnavailableError):
-            if name == "docker":
+        except (ImportError, SandboxUnavailableError) as exc:
+            if name == "auto":
+                return LocalSandbox()
+            if isinstance(exc, SandboxUnavailableError):
                 raise
-            return LocalSandbox()
+            raise SandboxUnavailableError(f"the Docker sandbox cannot be loaded: {exc}") from exc
     raise ValueError(f"unknown sandbox {name!r}; choose from {', '.join(SANDBOX_NAMES)}")
 
 
