@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -63,3 +64,15 @@ def grade_local(local_sandbox: Sandbox) -> Callable[..., GradeResult]:
 
 def scores(result: GradeResult) -> dict[str, float]:
     return {t.name: t.score for t in result.tests}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """With AUTOGRADER_STRICT=1 (CI), a skipped test is a failure: CI installs and starts
+    everything the tests need, so a skip there means something is missing."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("AUTOGRADER_STRICT") == "1" and report.skipped \
+            and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, which CI does not allow: {report.longrepr}"
