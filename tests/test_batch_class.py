@@ -17,7 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from batch_support import (
+
+from autograder.batch.demo import CLASS_OF_40, write_class
+from autograder.batch.discovery import discover
+from autograder.exercises import get_exercise
+from tests.batch_support import (
     assert_reports_match_results,
     cli_env,
     comparable_results,
@@ -27,10 +31,6 @@ from batch_support import (
     read_summary,
     run_grade_batch,
 )
-
-from autograder.batch.demo import CLASS_OF_40, write_class
-from autograder.batch.discovery import discover
-from autograder.exercises import get_exercise
 
 pytestmark = pytest.mark.slow
 

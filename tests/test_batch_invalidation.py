@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from batch_support import ROOT, cli_env, log_events, read_summary, run_grade_batch
 
 from autograder.batch.demo import write_submission
 from autograder.exercises import get_exercise
+from tests.batch_support import ROOT, cli_env, log_events, read_summary, run_grade_batch
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from batch_support import ROOT
 
 from autograder.batch import gradebook, summary
 from autograder.batch.cache import CacheKey, ResultCache, options_fingerprint, sandbox_identity
@@ -25,6 +24,7 @@ from autograder.exercises import Limits
 from autograder.results import GradeResult
 from autograder.results import TestResult as Check
 from autograder.sandbox import LocalSandbox
+from tests.batch_support import ROOT
 
 NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import docker
 import pytest
-from docker_support import FAST_LIMITS, grade_cells, grade_path, report_cell, reported
 
 from autograder.exercises import Limits, get_exercise
 from autograder.results import GradeResult
 from autograder.sandbox import SandboxJob, SandboxOutcome
 from autograder.sandbox.docker import CONTAINER_LABEL, DockerSandbox
+from tests.docker_support import FAST_LIMITS, grade_cells, grade_path, report_cell, reported
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from docker_support import FAST_LIMITS, connect, grade_cells, report_cell, reported
 
 from autograder.exercises import course_root, get_exercise
 from autograder.image.context import LABEL_PREFIX, STUDENT_UID
 from autograder.sandbox import LocalSandbox, SandboxJob, SandboxUnavailableError, make_sandbox
 from autograder.sandbox.docker import DockerSandbox
+from tests.docker_support import FAST_LIMITS, connect, grade_cells, report_cell, reported
 
 pytestmark = pytest.mark.docker
 
