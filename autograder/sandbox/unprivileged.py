@@ -21,19 +21,17 @@ import resource
 import signal
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from autograder.sandbox.base import Sandbox, SandboxJob, SandboxOutcome, SandboxUnavailableError
+from autograder.sandbox.process import run_process_group, runner_command
 
 STUDENT_USER = "autograder-student"
 CLONE_NEWNET = 0x40000000
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
-LOG_TAIL_BYTES = 4096
 # Headroom over the memory limit for the address space a Python/Jupyter process maps but
 # never touches (thread stacks, shared libraries, allocator arenas).
 ADDRESS_SPACE_HEADROOM_MB = 1024
@@ -131,8 +129,6 @@ class UnprivilegedSandbox(Sandbox):
         home.mkdir(exist_ok=True)
         jupyter_path = self._kernelspec(home)
         self._hand_over(job, home)
-        command = [self.python, "-m", "autograder.runner", "--job", str(job.job_dir),
-                   "--workdir", str(job.workdir), "--out", str(job.out_dir)]
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
@@ -141,26 +137,11 @@ class UnprivilegedSandbox(Sandbox):
             "IPYTHONDIR": str(home / "ipython"), "MPLCONFIGDIR": str(home / "mpl"),
             "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8", **THREAD_ENV,
         }
-        start = time.monotonic()
-        with tempfile.TemporaryFile() as log:
-            process = subprocess.Popen(command, cwd=job.workdir, env=env, stdout=log,
-                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       preexec_fn=self._drop_privileges(job))
-            timed_out = False
-            try:
-                process.wait(timeout=job.limits.timeout_s + 30)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            finally:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-                self._kill_leftovers()
-            log.seek(max(0, log.seek(0, os.SEEK_END) - LOG_TAIL_BYTES))
-            tail = log.read().decode("utf-8", "replace")
-        self.last_log_tail = tail
-        return SandboxOutcome(exit_code=process.returncode, seconds=time.monotonic() - start,
-                              timed_out=timed_out, log_tail=tail)
+        outcome = run_process_group(runner_command(self.python, job), job, env=env,
+                                    preexec_fn=self._drop_privileges(job),
+                                    after_kill=self._kill_leftovers)
+        self.last_log_tail = outcome.log_tail
+        return outcome
 
     def _kill_leftovers(self) -> None:
         """Processes the student started in a new session escape killpg; the uid does not."""
