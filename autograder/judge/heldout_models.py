@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.datasets import HeldOut
-from autograder.judge.framework import Fail
+from autograder.datasets import HeldOut, load_heldout
+from autograder.judge.artifacts import artifact_path, load_student_model
+from autograder.judge.context import JudgeContext
+from autograder.judge.framework import Fail, Grader
 from autograder.judge.models import LoadedModel, ModelSummary, binary_accuracy, class_accuracy
 
 
@@ -90,3 +92,28 @@ def compiled_loss(path: Path) -> str | None:
             else None
         return str(name or loss.get("class_name"))
     return str(loss) if loss is not None else None
+
+
+def add_sparse_loss_test(grader: Grader, *, requires: tuple[str, ...]) -> None:
+    """One point for compiling a ten-class model with sparse categorical cross-entropy."""
+
+    @grader.test("compiled with sparse categorical cross-entropy", points=1, requires=requires)
+    def loss(ctx: JudgeContext) -> None:
+        name = compiled_loss(artifact_path(ctx, "model"))
+        if name is not None and name != "sparse_categorical_crossentropy":
+            raise Fail(f"The model was compiled with {name!r}; integer labels 0–9 call for "
+                       "'sparse_categorical_crossentropy'.")
+
+
+def add_heldout_accuracy_test(grader: Grader, *, dataset: str, threshold: Threshold,
+                              prepare: Callable[[np.ndarray], np.ndarray],
+                              requires: tuple[str, ...], points: float = 4) -> None:
+    """Points for the saved model (probe action ``model``) reaching ``threshold`` on the
+    judge's held-out images of ``dataset``, after ``prepare`` (scaling, channel axis)."""
+
+    @grader.test(f"held-out accuracy of at least {threshold.minimum:.0%}", points=points,
+                 requires=requires)
+    def accuracy(ctx: JudgeContext) -> str:
+        heldout = load_heldout(dataset)
+        score = multiclass_accuracy(load_student_model(ctx, "model"), heldout, prepare)
+        return threshold.judge(score, heldout, "Accuracy")

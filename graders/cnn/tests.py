@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.datasets import load_heldout
 from autograder.judge import Fail, Grader, JudgeContext, Plan, expect_array
 from autograder.judge.artifacts import load_student_model
 from autograder.judge.heldout_models import (
     Threshold,
+    add_heldout_accuracy_test,
     expect_input,
     expect_output,
-    multiclass_accuracy,
     trainable_layers,
     with_channel,
 )
@@ -72,9 +71,5 @@ def shapes(ctx: JudgeContext) -> None:
                    "Dense(10, softmax).")
 
 
-@grader.test(f"held-out accuracy of at least {THRESHOLD.minimum:.0%}", points=4,
-             requires=(LOADS,))
-def accuracy(ctx: JudgeContext) -> str:
-    heldout = load_heldout("fashion-mnist")
-    score = multiclass_accuracy(load_student_model(ctx, "model"), heldout, with_channel)
-    return THRESHOLD.judge(score, heldout, "Accuracy")
+add_heldout_accuracy_test(grader, dataset="fashion-mnist", threshold=THRESHOLD,
+                          prepare=with_channel, requires=(LOADS,))

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from autograder.datasets import load_heldout
 from autograder.judge import Fail, Grader, JudgeContext, Plan
-from autograder.judge.artifacts import artifact_path, load_student_model
+from autograder.judge.artifacts import load_student_model
 from autograder.judge.heldout_models import (
     Threshold,
-    compiled_loss,
+    add_heldout_accuracy_test,
+    add_sparse_loss_test,
     expect_input,
-    multiclass_accuracy,
     scaled,
     trainable_layers,
 )
@@ -62,17 +61,8 @@ def architecture(ctx: JudgeContext) -> None:
                    "expected Dense(10, softmax): one probability per class.")
 
 
-@grader.test("compiled with sparse categorical cross-entropy", points=1, requires=(LOADS,))
-def loss(ctx: JudgeContext) -> None:
-    name = compiled_loss(artifact_path(ctx, "model"))
-    if name is not None and name != "sparse_categorical_crossentropy":
-        raise Fail(f"The model was compiled with {name!r}; integer labels 0–9 call for "
-                   "'sparse_categorical_crossentropy'.")
+add_sparse_loss_test(grader, requires=(LOADS,))
 
 
-@grader.test(f"held-out accuracy of at least {THRESHOLD.minimum:.0%}", points=4,
-             requires=(LOADS,))
-def accuracy(ctx: JudgeContext) -> str:
-    heldout = load_heldout("fashion-mnist")
-    score = multiclass_accuracy(load_student_model(ctx, "model"), heldout, scaled)
-    return THRESHOLD.judge(score, heldout, "Accuracy")
+add_heldout_accuracy_test(grader, dataset="fashion-mnist", threshold=THRESHOLD,
+                          prepare=scaled, requires=(LOADS,))
