@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.datasets import load_heldout
 from autograder.exercises import course_root, get_exercise
 from autograder.image.context import LABEL_PREFIX, STUDENT_UID
 from autograder.sandbox import LocalSandbox, SandboxJob, SandboxUnavailableError, make_sandbox
@@ -195,5 +196,7 @@ def test_fashion_mnist_loads_offline_in_the_sandbox(box: DockerSandbox, tmp_path
              report_cell("FASHION", "facts")]
     limits = FAST_LIMITS.override(memory_mb=2048, pids=256, timeout_s=120, cell_timeout_s=90)
     facts = reported(grade_cells(box, tmp_path, cells, limits=limits), "FASHION")
-    assert facts == {"train": [60000, 28, 28], "test": [10000, 28, 28], "first": 9}
+    # The public copy lacks exactly the judge's held-out test rows.
+    public_test_rows = 10000 - len(load_heldout("fashion-mnist"))
+    assert facts == {"train": [60000, 28, 28], "test": [public_test_rows, 28, 28], "first": 9}
 

@@ -139,14 +139,20 @@ def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 1:
                     raise CellTimeoutError("the notebook's time limit was reached")
+                notebook_time_left = remaining < job.cell_timeout_s
                 client.timeout = max(1, int(min(job.cell_timeout_s, remaining)))
                 log.update(current_cell=index)
                 started = time.monotonic()
                 client.execute_cell(cell, index)
                 cell_errors = _errors_of(cell, index)
-                if time.monotonic() - started >= client.timeout - 0.5:
+                stopped = time.monotonic() - started >= client.timeout - 0.5
+                if stopped and not notebook_time_left:
                     _name_interrupt_as_timeout(cell_errors, client.timeout)
-                errors.extend(cell_errors)
+                errors.extend([] if stopped and notebook_time_left else cell_errors)
+                if stopped and notebook_time_left:
+                    # The whole notebook's time ran out in this cell: stop here, with the
+                    # same words on every run (the seconds left varied, the limit did not).
+                    raise CellTimeoutError("the notebook's time limit was reached")
             log.update(current_cell="probe", cell_errors=errors)
             client.timeout = int(max(5, deadline - time.monotonic()))
             notebook.cells.append(probe_cell)  # nbclient stores results by cell index
