@@ -79,8 +79,12 @@ def run_submission(image: str, notebook: nbformat.NotebookNode, tmp_path: Path,
     folder = tmp_path / "submission"
     folder.mkdir(exist_ok=True)
     nbformat.write(notebook, folder / "mse.ipynb")
-    script = ("cp -r /mnt/submission/. /autograder/submission/ && /autograder/run_autograder"
-              f" > /tmp/log 2>&1; {extra} cat /autograder/results/results.json")
+    # A listener on the container's loopback: student code must not reach even that.
+    listener = ("python3 -c 'import socket, time; s = socket.create_server((\"127.0.0.1\", "
+                "8765)); time.sleep(600)' & sleep 0.5; ")
+    script = (listener + "cp -r /mnt/submission/. /autograder/submission/ && "
+              f"/autograder/run_autograder > /tmp/log 2>&1; {extra} "
+              "cat /autograder/results/results.json")
     done = docker("run", "--rm", "-v", f"{folder}:/mnt/submission:ro", image, "bash", "-c",
                   script, timeout=300)
     results_text = done.stdout[done.stdout.index("{"):] if "{" in done.stdout else ""
@@ -165,8 +169,8 @@ def test_student_code_cannot_read_graders_write_results_or_reach_the_network(
         "        pathlib.Path(path).write_text('{\"score\": 999.0}')\n"
         "    except PermissionError:\n"
         "        pass\n"
-        "try:\n"
-        "    socket.create_connection(('151.101.0.223', 443), timeout=3)\n"
+        "try:\n"  # a listener on the container's own loopback, started before grading
+        "    socket.create_connection(('127.0.0.1', 8765), timeout=3)\n"
         "    network = 'open'\n"
         "except OSError:\n"
         "    network = 'closed'\n"
