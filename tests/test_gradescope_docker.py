@@ -22,7 +22,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from autograder.exercises import get_exercise
+from autograder.exercises import Limits, get_exercise
 from autograder.release.gradescope_zip import write_gradescope_zip
 from autograder.release.variants import load_variants
 
@@ -48,37 +48,48 @@ def docker(*args: str, timeout: float = 900, check: bool = True
                           check=check)
 
 
-@pytest.fixture(scope="module")
-def image(tmp_path_factory: pytest.TempPathFactory) -> str:
+def build_image(exercise_id: str, limits: Limits, folder: Path) -> str:
+    """The image Gradescope would build from this exercise's autograder zip (cached by the
+    zip's hash)."""
     if shutil.which("docker") is None or docker("info", check=False).returncode != 0:
         pytest.skip("no Docker engine")
     if docker("image", "inspect", BASE, check=False).returncode != 0:
         pytest.skip(f"base image {BASE} is missing (set AUTOGRADER_GRADESCOPE_BASE)")
-    exercise = get_exercise("mse")
-    # Short limits so the timing-out submission is stopped quickly.
-    limits = exercise.limits.override(timeout_s=40, cell_timeout_s=20)
-    build = tmp_path_factory.mktemp("gradescope")
-    archive = write_gradescope_zip(exercise, build / "mse.zip", limits)
+    archive = write_gradescope_zip(get_exercise(exercise_id), folder / f"{exercise_id}.zip",
+                                   limits)
     tag = "autograder-gradescope-test:" + hashlib.sha256(
         archive.read_bytes() + BASE.encode()).hexdigest()[:16]
     if docker("image", "inspect", tag, check=False).returncode == 0:
         return tag
     with zipfile.ZipFile(archive) as opened:
-        opened.extractall(build / "source")
+        opened.extractall(folder / "source")
     for name in ("setup.sh", "run_autograder"):  # zipfile does not restore modes
-        (build / "source" / name).chmod(0o755)
-    shutil.copyfile(CA_BUNDLE, build / "pip-ca.pem")
-    (build / "Dockerfile").write_text(DOCKERFILE.format(base=BASE), encoding="utf-8")
-    done = docker("build", "-q", "-t", tag, str(build), check=False, timeout=1200)
+        (folder / "source" / name).chmod(0o755)
+    shutil.copyfile(CA_BUNDLE, folder / "pip-ca.pem")
+    (folder / "Dockerfile").write_text(DOCKERFILE.format(base=BASE), encoding="utf-8")
+    done = docker("build", "-q", "-t", tag, str(folder), check=False, timeout=1500)
     assert done.returncode == 0, done.stderr[-3000:]
     return tag
 
 
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> str:
+    # Short limits so the timing-out submission is stopped quickly.
+    limits = get_exercise("mse").limits.override(timeout_s=40, cell_timeout_s=20)
+    return build_image("mse", limits, tmp_path_factory.mktemp("gradescope-mse"))
+
+
+@pytest.fixture(scope="module")
+def keras_image(tmp_path_factory: pytest.TempPathFactory) -> str:
+    limits = get_exercise("admission").limits.override(timeout_s=150, cell_timeout_s=100)
+    return build_image("admission", limits, tmp_path_factory.mktemp("gradescope-admission"))
+
+
 def run_submission(image: str, notebook: nbformat.NotebookNode, tmp_path: Path,
-                   extra: str = "") -> tuple[dict[str, Any], str]:
+                   extra: str = "", name: str = "mse.ipynb") -> tuple[dict[str, Any], str]:
     folder = tmp_path / "submission"
     folder.mkdir(exist_ok=True)
-    nbformat.write(notebook, folder / "mse.ipynb")
+    nbformat.write(notebook, folder / name)
     # A listener on the container's loopback: student code must not reach even that.
     listener = ("python3 -c 'import socket, time; s = socket.create_server((\"127.0.0.1\", "
                 "8765)); time.sleep(600)' & sleep 0.5; ")
@@ -108,12 +119,12 @@ def check_spec(results: dict[str, Any]) -> None:
     assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
 
 
-def solution() -> nbformat.NotebookNode:
-    return nbformat.read(get_exercise("mse").solution_path, as_version=4)
+def solution(exercise_id: str = "mse") -> nbformat.NotebookNode:
+    return nbformat.read(get_exercise(exercise_id).solution_path, as_version=4)
 
 
-def with_cell(source: str) -> nbformat.NotebookNode:
-    notebook = solution()
+def with_cell(source: str, exercise_id: str = "mse") -> nbformat.NotebookNode:
+    notebook = solution(exercise_id)
     notebook.cells.insert(2, nbformat.v4.new_code_cell(source))
     return notebook
 
@@ -189,3 +200,41 @@ def test_student_code_cannot_read_graders_write_results_or_reach_the_network(
     # 5.4 comes back only if every read and write failed and the network was closed.
     assert table["status"] == "passed", table["output"]
     assert results["score"] < 999
+
+
+# A Keras exercise: TensorFlow installed by setup.sh, training in the student's run, the
+# saved model judged on the 20 held-out applicants that only the zip's graders/ holds.
+
+def run_admission(keras_image: str, notebook: nbformat.NotebookNode,
+                  tmp_path: Path) -> dict[str, Any]:
+    results, _ = run_submission(keras_image, notebook, tmp_path, name="admission.ipynb")
+    check_spec(results)
+    return results
+
+
+def test_keras_correct_submission_gets_full_marks(keras_image: str, tmp_path: Path) -> None:
+    results = run_admission(keras_image, solution("admission"), tmp_path)
+    assert results["score"] == 10.0, results["output"]
+
+
+def test_keras_weak_model_fails_the_held_out_tests(keras_image: str, tmp_path: Path) -> None:
+    exercise = get_exercise("admission")
+    variant = next(v for v in load_variants(exercise) if v.name == "weak-model")
+    results = run_admission(keras_image, variant.notebook(exercise), tmp_path)
+    failed = {t["name"] for t in results["tests"] if t["status"] == "failed"}
+    assert failed == set(variant.fails)
+
+
+def test_keras_crashing_submission_still_gets_results(keras_image: str,
+                                                      tmp_path: Path) -> None:
+    notebook = with_cell("import ctypes\nctypes.string_at(0)", "admission")
+    results = run_admission(keras_image, notebook, tmp_path)
+    assert results["score"] == 0.0 and "kernel stopped" in results["output"]
+
+
+def test_keras_timing_out_submission_is_stopped(keras_image: str, tmp_path: Path) -> None:
+    notebook = with_cell("while True:\n    pass", "admission")
+    notebook.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    pass"))
+    results = run_admission(keras_image, notebook, tmp_path)
+    assert results["score"] == 0.0
+    assert "did not finish within 150 s" in results["output"], results["output"]
