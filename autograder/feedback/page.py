@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograder.feedback.data import FeedbackData
-from autograder.feedback.plots import render_plot
 from autograder.results import GradeResult, TestResult
 from autograder.templating import render
 
@@ -40,6 +39,9 @@ def _shown(test: TestResult) -> ShownTest:
 def page_context(result: GradeResult) -> dict[str, Any]:
     shown = [t for t in result.tests if t.visibility in SHOWN_VISIBILITY]
     hidden = [t for t in result.tests if t.visibility not in SHOWN_VISIBILITY]
+    # matplotlib is slow to import: only pages that draw pay for it, not every CLI start.
+    from autograder.feedback.plots import render_plot
+
     plots = []
     for plot in FeedbackData.from_plain(result.metadata.get("feedback")).plots:
         image = render_plot(plot)
