@@ -117,3 +117,31 @@ def add_heldout_accuracy_test(grader: Grader, *, dataset: str, threshold: Thresh
         heldout = load_heldout(dataset)
         score = multiclass_accuracy(load_student_model(ctx, "model"), heldout, prepare)
         return threshold.judge(score, heldout, "Accuracy")
+
+
+def add_model_loads_test(grader: Grader, name: str) -> None:
+    """One point for a saved model (probe action ``model``) that loads in safe mode."""
+
+    @grader.test(name, points=1)
+    def loads(ctx: JudgeContext) -> str:
+        return f"{load_student_model(ctx, 'model').file_name} loaded in safe mode."
+
+
+def add_dense_network_test(grader: Grader, *, requires: tuple[str, ...]) -> None:
+    """Two points for the workshop's dense network on 28×28 images."""
+
+    @grader.test("the network is Flatten → Dense(128, relu) → Dense(10, softmax)", points=2,
+                 requires=requires)
+    def architecture(ctx: JudgeContext) -> None:
+        summary = load_student_model(ctx, "model").summary
+        expect_input(summary, (None, 28, 28))
+        types = trainable_layers(summary)
+        if types != ["Flatten", "Dense", "Dense"]:
+            raise Fail(f"The model's layers are {types}; expected Flatten, Dense, Dense.")
+        hidden, output = summary.of_type("Dense")
+        if (hidden.units, hidden.activation) != (128, "relu"):
+            raise Fail(f"The hidden layer is Dense({hidden.units}, {hidden.activation}); "
+                       "expected Dense(128, relu).")
+        if (output.units, output.activation) != (10, "softmax"):
+            raise Fail(f"The output layer is Dense({output.units}, {output.activation}); "
+                       "expected Dense(10, softmax): one probability per class.")

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 from autograder.judge import Fail, Grader, JudgeContext, Plan
-from autograder.judge.artifacts import load_student_model
 from autograder.judge.heldout_models import (
     Threshold,
+    add_dense_network_test,
     add_heldout_accuracy_test,
+    add_model_loads_test,
     add_sparse_loss_test,
-    expect_input,
     scaled,
-    trainable_layers,
 )
 
 grader = Grader("fashion-mnist")
@@ -39,26 +38,8 @@ def label_names(ctx: JudgeContext) -> None:
             raise Fail(f"label_name({label}) returned {got!r}; expected {expected!r}.")
 
 
-@grader.test(LOADS, points=1)
-def loads(ctx: JudgeContext) -> str:
-    return f"{load_student_model(ctx, 'model').file_name} loaded in safe mode."
-
-
-@grader.test("the network is Flatten → Dense(128, relu) → Dense(10, softmax)", points=2,
-             requires=(LOADS,))
-def architecture(ctx: JudgeContext) -> None:
-    summary = load_student_model(ctx, "model").summary
-    expect_input(summary, (None, 28, 28))
-    types = trainable_layers(summary)
-    if types != ["Flatten", "Dense", "Dense"]:
-        raise Fail(f"The model's layers are {types}; expected Flatten, Dense, Dense.")
-    hidden, output = summary.of_type("Dense")
-    if (hidden.units, hidden.activation) != (128, "relu"):
-        raise Fail(f"The hidden layer is Dense({hidden.units}, {hidden.activation}); "
-                   "expected Dense(128, relu).")
-    if (output.units, output.activation) != (10, "softmax"):
-        raise Fail(f"The output layer is Dense({output.units}, {output.activation}); "
-                   "expected Dense(10, softmax): one probability per class.")
+add_model_loads_test(grader, LOADS)
+add_dense_network_test(grader, requires=(LOADS,))
 
 
 add_sparse_loss_test(grader, requires=(LOADS,))

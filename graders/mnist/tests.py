@@ -6,14 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.judge import Fail, Grader, JudgeContext, Plan, expect_array
-from autograder.judge.artifacts import load_student_model
 from autograder.judge.heldout_models import (
     Threshold,
+    add_dense_network_test,
     add_heldout_accuracy_test,
+    add_model_loads_test,
     add_sparse_loss_test,
-    expect_input,
     scaled,
-    trainable_layers,
 )
 
 grader = Grader("mnist")
@@ -43,23 +42,8 @@ def scale(ctx: JudgeContext) -> None:
         raise Fail("scale_pixels changed the array it was given; return a new one instead.")
 
 
-@grader.test(LOADS, points=1)
-def loads(ctx: JudgeContext) -> str:
-    return f"{load_student_model(ctx, 'model').file_name} loaded in safe mode."
-
-
-@grader.test("the network is Flatten → Dense(128, relu) → Dense(10, softmax)", points=2,
-             requires=(LOADS,))
-def architecture(ctx: JudgeContext) -> None:
-    summary = load_student_model(ctx, "model").summary
-    expect_input(summary, (None, 28, 28))
-    types = trainable_layers(summary)
-    if types != ["Flatten", "Dense", "Dense"]:
-        raise Fail(f"The model's layers are {types}; expected Flatten, Dense, Dense.")
-    dense = [(d.units, d.activation) for d in summary.of_type("Dense")]
-    if dense != [(128, "relu"), (10, "softmax")]:
-        raise Fail(f"The dense layers are {dense}; expected Dense(128, relu) then "
-                   "Dense(10, softmax).")
+add_model_loads_test(grader, LOADS)
+add_dense_network_test(grader, requires=(LOADS,))
 
 
 add_sparse_loss_test(grader, requires=(LOADS,))
