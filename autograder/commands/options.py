@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from autograder.exercises import Limits
 from autograder.pipeline import MODES
 from autograder.sandbox import SANDBOX_NAMES
 
@@ -28,10 +27,6 @@ def add_grading_options(parser: argparse.ArgumentParser) -> None:
 def limit_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {name: getattr(args, name) for name in ("timeout_s", "memory_mb", "cpus")
             if getattr(args, name, None) is not None}
-
-
-def apply_overrides(limits: Limits, overrides: dict[str, Any]) -> Limits:
-    return limits.override(**overrides)
 
 
 def sandbox_options(args: argparse.Namespace) -> dict[str, Any]:
