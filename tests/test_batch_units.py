@@ -20,12 +20,31 @@ from autograder.batch.discovery import content_sha256, discover
 from autograder.batch.exports import ExportError
 from autograder.batch.failures import sandbox_failure
 from autograder.batch.files import remove_partial_files, write_atomic
+from autograder.batch.submitters import Submitter
 from autograder.exercises import Limits
 from autograder.results import GradeResult
 from autograder.results import TestResult as Check
 from autograder.sandbox import LocalSandbox
 from tests.batch_support import ROOT
 
+# As Gradescope writes it: Ruby-symbol keys, one entry per submission, groups listed.
+GRADESCOPE_METADATA = """\
+submission_111:
+  :submitters:
+  - :name: Jane Doe
+    :sid: '1001'
+    :email: jane@uni.edu
+  :created_at: 2026-11-20 10:01:02.000000000 -08:00
+  :score: 0.0
+submission_222:
+  :submitters:
+  - :name: Kim Roe
+    :sid: '1002'
+    :email: kim@uni.edu
+  - :name: Al Smith
+    :sid:
+    :email: al@uni.edu
+"""
 NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 
@@ -72,17 +91,38 @@ def test_a_canvas_export_becomes_one_folder_per_student(tmp_path: Path) -> None:
     assert sorted(by_id) == ["doejane_12", "roekim_34", "smithal_56"]
     assert sorted(p.name for p in by_id["doejane_12"].iterdir()) == ["data.csv", "mse.ipynb"]
     assert by_id["smithal_56"].name == "project.zip"  # an uploaded zip is the submission
+    assert found.submitters["roekim_34"] == (Submitter("roekim", "", "34"),)
+
+
+def test_unreadable_gradescope_metadata_still_grades_without_names(tmp_path: Path) -> None:
+    export = _zip(tmp_path / "export.zip", {
+        "submission_metadata.yml": "submission_1: [unclosed",
+        "submission_1/mse.ipynb": NOTEBOOK,
+    })
+    found = discover(export, tmp_path / "unpacked")
+    assert [s.id for s in found.submissions] == ["submission_1"]
+    assert found.submitters == {}
+    assert found.skipped[0].startswith("submission_metadata.yml is not readable YAML")
+    assert found.skipped[0].endswith("graded without the students' names")
 
 
 def test_a_gradescope_export_keeps_its_submission_folders(tmp_path: Path) -> None:
     export = _zip(tmp_path / "export.zip", {
-        "assignment_7_export/submission_metadata.yml": "{}",
+        "assignment_7_export/submission_metadata.yml": GRADESCOPE_METADATA,
         "assignment_7_export/submission_111/mse.ipynb": NOTEBOOK,
         "assignment_7_export/submission_222/mse.ipynb": NOTEBOOK,
+        "assignment_7_export/submission_333/mse.ipynb": NOTEBOOK,
     })
     found = discover(export, tmp_path / "unpacked")
     assert found.export == "gradescope"
-    assert [s.id for s in found.submissions] == ["submission_111", "submission_222"]
+    assert [s.id for s in found.submissions] == ["submission_111", "submission_222",
+                                                 "submission_333"]
+    assert found.skipped == []  # the metadata file is not a submission
+    assert found.submitters == {
+        "submission_111": (Submitter("Jane Doe", "jane@uni.edu", "1001"),),
+        "submission_222": (Submitter("Kim Roe", "kim@uni.edu", "1002"),
+                           Submitter("Al Smith", "al@uni.edu", "")),
+    }
     again = discover(export, tmp_path / "unpacked")  # a rerun reuses the unpacked folder
     assert [s.sha256 for s in again.submissions] == [s.sha256 for s in found.submissions]
 
@@ -160,9 +200,11 @@ def test_a_killed_write_leaves_the_old_file_whole(tmp_path: Path) -> None:
 
 
 def test_gradebook_has_one_row_per_submission_and_one_column_per_test() -> None:
-    text = gradebook.render({"zed": _result(1), "amy": _result(0)}, ["a", "b", "c, d"])
-    assert text.splitlines() == ["submission,score,max_score,a,b,\"c, d\"",
-                                 "amy,1,2,0,1,", "zed,2,2,1,1,"]
+    people = {"zed": (Submitter("Zed Ng", "zed@uni.edu", "7"), Submitter("Amy Li", "", "8"))}
+    text = gradebook.render({"zed": _result(1), "amy": _result(0)}, ["a", "b", "c, d"], people)
+    assert text.splitlines() == [
+        "submission,students,emails,student_ids,score,max_score,a,b,\"c, d\"",
+        "amy,,,,1,2,0,1,", "zed,Zed Ng; Amy Li,zed@uni.edu,7; 8,2,2,1,1,"]
 
 
 def test_summary_groups_errors_by_cause_and_counts_scores() -> None:

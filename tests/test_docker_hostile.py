@@ -19,7 +19,8 @@ import pytest
 from autograder.exercises import Limits, get_exercise
 from autograder.results import GradeResult
 from autograder.sandbox import SandboxJob, SandboxOutcome
-from autograder.sandbox.docker import CONTAINER_LABEL, DockerSandbox
+from autograder.sandbox.docker import DockerSandbox
+from autograder.sandbox.orphans import SESSION_LABEL
 from tests.docker_support import FAST_LIMITS, grade_cells, grade_path, report_cell, reported
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -241,7 +242,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                                              limits=case.limits)
         outcomes[case.name] = box.outcomes[-1] if len(box.outcomes) > before else None
     box.close()  # waits for every container to be removed
-    return {"results": results, "outcomes": outcomes, "client": box.client}
+    return {"results": results, "outcomes": outcomes, "client": box.client,
+            "session": box.session}
 
 
 def _result(batch: dict[str, Any], name: str) -> GradeResult:
@@ -377,6 +379,7 @@ def test_the_next_submission_still_grades_correctly(batch: dict[str, Any]) -> No
 
 def test_no_container_or_volume_is_left_behind(batch: dict[str, Any]) -> None:
     client: docker.DockerClient = batch["client"]
-    label = f"label={CONTAINER_LABEL}"
-    assert client.containers.list(all=True, filters={"label": CONTAINER_LABEL}) == [], label
-    assert client.volumes.list(filters={"label": CONTAINER_LABEL}) == []
+    # Only this batch's: other graders (or a killed one) may share the engine.
+    ours = f"{SESSION_LABEL}={batch['session']}"
+    assert client.containers.list(all=True, filters={"label": ours}) == []
+    assert client.volumes.list(filters={"label": ours}) == []

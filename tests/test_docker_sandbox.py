@@ -3,13 +3,17 @@ contract seen from inside the container, and what the engine is asked for at cre
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import docker.errors
 import pytest
 
 from autograder.datasets import load_heldout
@@ -17,6 +21,7 @@ from autograder.exercises import course_root, get_exercise
 from autograder.image.context import LABEL_PREFIX, STUDENT_UID
 from autograder.sandbox import LocalSandbox, SandboxJob, SandboxUnavailableError, make_sandbox
 from autograder.sandbox.docker import DockerSandbox
+from autograder.sandbox.orphans import CONTAINER_LABEL, EXPIRES_LABEL, SESSION_LABEL
 from tests.docker_support import FAST_LIMITS, connect, grade_cells, report_cell, reported
 
 pytestmark = pytest.mark.docker
@@ -150,8 +155,15 @@ def test_gpu_request_and_limits_reach_the_engine(box: DockerSandbox, tmp_path: P
 def test_gpu_without_nvidia_runtime_says_so(box: DockerSandbox, tmp_path: Path) -> None:
     if "nvidia" in (box.client.info().get("Runtimes") or {}):
         pytest.skip("this engine has the NVIDIA runtime")
-    with pytest.raises(SandboxUnavailableError, match="no NVIDIA runtime"):
-        _as_gpu_build(box).run(_job(tmp_path, "all"))
+    gpu_build = _as_gpu_build(box)
+    try:
+        with pytest.raises(SandboxUnavailableError, match="no NVIDIA runtime"):
+            gpu_build.run(_job(tmp_path, "all"))
+    finally:
+        gpu_build.close()  # waits until the container that failed to start is removed
+    ours = f"{SESSION_LABEL}={gpu_build.session}"
+    assert box.client.containers.list(all=True, filters={"label": ours}) == []
+    assert box.client.volumes.list(filters={"label": ours}) == []
 
 
 def test_gpu_with_a_cpu_image_says_so(box: DockerSandbox, tmp_path: Path) -> None:
@@ -164,6 +176,50 @@ def test_gpu_with_a_cpu_image_says_so(box: DockerSandbox, tmp_path: Path) -> Non
 def test_bad_gpu_request_is_refused(box: DockerSandbox, tmp_path: Path) -> None:
     with pytest.raises(SandboxUnavailableError, match="device=ID"):
         _as_gpu_build(box).container_settings(_job(tmp_path, "some"))
+
+
+def test_a_killed_graders_containers_and_volumes_are_swept(box: DockerSandbox,
+                                                           tmp_path: Path) -> None:
+    """What a grader killed mid-run leaves behind is removed by the next one to connect:
+    expired containers (running or frozen), stopped ones, and expired volumes; another
+    grader's live container and volume are left alone."""
+    settings = box.container_settings(_job(tmp_path, None))
+    past, future = f"{time.time() - 1:.0f}", f"{time.time() + 600:.0f}"
+    made: dict[str, Any] = {}
+
+    def start(name: str, expires: str, command: list[str] | None = None) -> None:
+        labels = {**settings["labels"], EXPIRES_LABEL: expires, SESSION_LABEL: "other"}
+        made[name] = box.client.containers.run(
+            **{**settings, "labels": labels, "command": command or settings["command"]})
+
+    try:
+        start("expired", past)
+        start("frozen", past)
+        made["frozen"].pause()
+        start("stopped", future, ["python", "-m", "autograder.runner.idle", "--exit-after", "0"])
+        start("live", future)
+        volumes = {name: box.client.volumes.create(labels={CONTAINER_LABEL: "1",
+                                                           EXPIRES_LABEL: expires})
+                   for name, expires in (("expired", past), ("live", future))}
+        deadline = time.monotonic() + 30  # the init given no time ends at once
+        while made["stopped"].status != "exited":
+            assert time.monotonic() < deadline, made["stopped"].status
+            time.sleep(0.2)
+            made["stopped"].reload()
+
+        DockerSandbox.connect()
+
+        remaining = {c.id for c in box.client.containers.list(
+            all=True, filters={"label": f"{SESSION_LABEL}=other"})}
+        assert remaining == {made["live"].id}
+        names = {v.name for v in box.client.volumes.list(filters={"label": CONTAINER_LABEL})}
+        assert volumes["live"].name in names and volumes["expired"].name not in names
+    finally:
+        for container in made.values():
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)
+        with contextlib.suppress(docker.errors.NotFound, NameError):
+            volumes["live"].remove(force=True)
 
 
 def test_missing_image_falls_back_only_in_auto_mode() -> None:

@@ -14,6 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from autograder.batch.exports import unpack_export
+from autograder.batch.submitters import (
+    GRADESCOPE_METADATA,
+    MetadataError,
+    Submitter,
+    canvas_submitter,
+    gradescope_submitters,
+)
 from autograder.submission.intake import _ignored
 
 SUBMISSION_SUFFIXES = (".ipynb", ".zip")
@@ -32,6 +39,8 @@ class Discovery:
     submissions: list[SubmissionSource]
     skipped: list[str] = field(default_factory=list)  # entries that are not submissions
     export: str = "folder"
+    # Who handed in each submission, by id, where the export says (Gradescope, Canvas).
+    submitters: dict[str, tuple[Submitter, ...]] = field(default_factory=dict)
 
 
 def content_sha256(path: Path) -> str:
@@ -105,6 +114,21 @@ def discover(source: Path, unpack_to: Path) -> Discovery:
     else:
         raise FileNotFoundError(f"{source} is neither a folder nor a zip of submissions")
     named, skipped = scan_folder(folder)
+    unique = _unique(named)
     submissions = [SubmissionSource(id=name, path=path, sha256=content_sha256(path))
-                   for name, path in _unique(named)]
-    return Discovery(submissions=submissions, skipped=skipped, export=export)
+                   for name, path in unique]
+    submitters: dict[str, tuple[Submitter, ...]] = {}
+    if export == "gradescope":
+        skipped = [s for s in skipped if s != GRADESCOPE_METADATA]
+        try:
+            listed = gradescope_submitters(folder)
+        except MetadataError as exc:  # grade anyway; only the names are missing
+            listed = {}
+            skipped.append(f"{exc}; graded without the students' names")
+        submitters = {new_id: listed[old_name] for (old_name, _), (new_id, _) in
+                      zip(named, unique, strict=True) if old_name in listed}
+    elif export == "canvas":
+        submitters = {new_id: canvas_submitter(old_name) for (old_name, _), (new_id, _) in
+                      zip(named, unique, strict=True) if canvas_submitter(old_name)}
+    return Discovery(submissions=submissions, skipped=skipped, export=export,
+                     submitters=submitters)

@@ -1,4 +1,5 @@
-"""The batch's gradebook CSV: one row per submission, one column per test.
+"""The batch's gradebook CSV: one row per submission, who handed it in (where the
+export says), the score, one column per test. Group members are joined with "; ".
 
 Deliberately simple; the LMS-shaped exports are built from the per-submission results.
 """
@@ -8,16 +9,23 @@ from __future__ import annotations
 import csv
 import io
 
+from autograder.batch.submitters import Submitter
 from autograder.results import GradeResult
 
 
-def render(results: dict[str, GradeResult], test_names: list[str]) -> str:
+def render(results: dict[str, GradeResult], test_names: list[str],
+           submitters: dict[str, tuple[Submitter, ...]] | None = None) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["submission", "score", "max_score", *test_names])
+    writer.writerow(["submission", "students", "emails", "student_ids", "score", "max_score",
+                     *test_names])
     for submission in sorted(results):
         result = results[submission]
+        people = (submitters or {}).get(submission, ())
         by_name = {t.name: t.score for t in result.tests}
-        writer.writerow([submission, f"{result.score:g}", f"{result.max_score:g}",
+        writer.writerow([submission, "; ".join(p.name for p in people),
+                         "; ".join(p.email for p in people if p.email),
+                         "; ".join(p.student_id for p in people if p.student_id),
+                         f"{result.score:g}", f"{result.max_score:g}",
                          *(f"{by_name[n]:g}" if n in by_name else "" for n in test_names)])
     return buffer.getvalue()

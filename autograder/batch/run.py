@@ -4,7 +4,8 @@ write each result as it finishes → gradebook and summary.
 Output folder layout::
 
     results/<submission>.json   one native result per submission, written atomically
-    gradebook.csv               submission, score, max_score, one column per test
+    gradebook.csv               submission, students, emails, student_ids, score, max_score,
+                                one column per test
     summary.json, summary.md    distribution, pass rates, slowest, errors by cause
     grading.log                 one line per grade started and stored (append-only)
     cache/                      the result store (unless --cache-dir says elsewhere)
@@ -39,6 +40,7 @@ from autograder.batch.files import (
     write_if_changed,
 )
 from autograder.batch.progress import BatchProgress, PlainProgress
+from autograder.batch.submitters import Submitter
 from autograder.batch.task import GradeRequest, TaskOutcome
 from autograder.exercises import Exercise, get_exercise
 from autograder.judge.framework import Grader
@@ -77,6 +79,7 @@ class BatchReport:
     wall_seconds: float
     stopped: str | None = None  # why the batch stopped early, if it did
     skipped: list[str] = field(default_factory=list)
+    submitters: dict[str, tuple[Submitter, ...]] = field(default_factory=dict)
 
     @property
     def missing(self) -> list[str]:
@@ -188,7 +191,7 @@ def _run(settings: BatchSettings, progress: BatchProgress) -> BatchReport:
                          graded_now=batch.graded_now, from_cache=from_cache,
                          sandbox_failures=batch.failures,
                          wall_seconds=time.monotonic() - started, stopped=batch.stopped,
-                         skipped=found.skipped)
+                         skipped=found.skipped, submitters=found.submitters)
     _write_reports(settings.out, exercise, identity, batch, report, workers_used)
     return report
 
@@ -230,7 +233,8 @@ def _write_reports(out: Path, exercise: Exercise, identity: str, batch: _Batch,
                    report: BatchReport, workers_used: str) -> None:
     test_names = [t.name for t in batch.grader.tests]
     write_atomic(out / "gradebook.csv",
-                 gradebook.render(batch.results, test_names).encode("utf-8"))
+                 gradebook.render(batch.results, test_names,
+                                  report.submitters).encode("utf-8"))
     run = {"graded_now": report.graded_now, "from_cache": report.from_cache,
            "sandbox_failures_now": report.sandbox_failures,
            "wall_seconds": round(report.wall_seconds, 3), "workers": workers_used,

@@ -15,15 +15,21 @@ Isolation (each one checked by tests/test_docker_*.py against a real engine):
   the student planted.
 The container's first process is an idle init (autograder.runner.idle); the runner runs
 beside it with ``exec``, so the container outlives the runner until its results are read.
+
+Every container and results volume carries an expiry label. A grader killed mid-run cannot
+remove what it started; the container's init ends itself at that time, and the next sandbox
+to connect to the engine removes what has expired (see orphans.py).
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import math
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +54,7 @@ from autograder.image.context import (
     sandbox_sources_hash,
 )
 from autograder.sandbox.gpus import GpuRequestError, device_request
+from autograder.sandbox.orphans import CONTAINER_LABEL, EXPIRES_LABEL, SESSION_LABEL, sweep
 from autograder.sandbox.readback import Readback, extract
 
 # Where things are inside the container.
@@ -61,7 +68,12 @@ GRACE_S = 10.0
 LOG_TAIL_BYTES = 4096
 OUT_LIMIT_MB = 256  # the results volume; the judge reads at most this much back
 TMP_LIMIT_MB = 256
-CONTAINER_LABEL = f"{LABEL_PREFIX}.sandbox"
+# A container lives at most the notebook's limit, the grace and this margin for freezing it,
+# reading its results back and removing it; past that it is an orphan.
+LIFETIME_MARGIN_S = 300.0
+REMOVE_ATTEMPTS = 3
+
+log = logging.getLogger(__name__)
 
 # Copy the student's files into the tmpfs home, make the baked-in data sets visible where
 # Keras looks (~/.keras must be writable, or Keras ignores it), then become the runner.
@@ -112,6 +124,8 @@ class DockerSandbox(Sandbox):
         self.image = image
         self.gpu_image = labels.get(f"{LABEL_PREFIX}.gpu") == "true"
         self._gpu_runtime: bool | None = None
+        # Tells this sandbox's containers from those of other graders on the same engine.
+        self.session = uuid.uuid4().hex
         # Removing a container takes a few hundred ms; it happens off the grading path.
         # The executor's threads are joined at interpreter exit, so none is left behind.
         self._cleanup = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-rm")
@@ -144,6 +158,9 @@ class DockerSandbox(Sandbox):
             raise SandboxUnavailableError(
                 f"the sandbox image {image} holds an older runner than this autograder; "
                 "rebuild it with `autograder image build`")
+        removed = sweep(client)
+        if removed:
+            log.info("removed %d expired sandbox containers and volumes", removed)
         return cls(client, image, labels)
 
     def describe(self) -> str:
@@ -153,7 +170,7 @@ class DockerSandbox(Sandbox):
         started, wall_started = time.monotonic(), time.time()
         settings = self.container_settings(job)
         volume = self.client.volumes.create(
-            driver="local", labels={CONTAINER_LABEL: "1"},
+            driver="local", labels=self._labels(job),
             driver_opts={"type": "tmpfs", "device": "tmpfs",
                          "o": f"size={OUT_LIMIT_MB}m,uid={STUDENT_UID},gid={STUDENT_UID},"
                               "mode=0700,nosuid,nodev,noexec"})
@@ -184,7 +201,8 @@ class DockerSandbox(Sandbox):
         limits = job.limits
         settings: dict[str, Any] = {
             "image": self.image,
-            "command": ["python", "-m", "autograder.runner.idle"],
+            "command": ["python", "-m", "autograder.runner.idle",
+                        "--exit-after", f"{_lifetime_s(job):.0f}"],
             "user": f"{STUDENT_UID}:{STUDENT_UID}",
             "working_dir": STUDENT_HOME,
             "environment": _environment(limits.cpus),
@@ -208,7 +226,7 @@ class DockerSandbox(Sandbox):
             "ipc_mode": "private",
             "shm_size": "64m",
             "log_config": LogConfig(type=LogConfig.types.NONE),
-            "labels": {CONTAINER_LABEL: "1"},
+            "labels": self._labels(job),
             "detach": True,
         }
         if job.gpus:
@@ -222,6 +240,11 @@ class DockerSandbox(Sandbox):
             except GpuRequestError as exc:
                 raise SandboxUnavailableError(str(exc)) from exc
         return settings
+
+    def _labels(self, job: SandboxJob) -> dict[str, str]:
+        expires = time.time() + _lifetime_s(job)
+        return {CONTAINER_LABEL: "1", SESSION_LABEL: self.session,
+                EXPIRES_LABEL: f"{expires:.0f}"}
 
     def _start(self, container: Any, job: SandboxJob) -> None:
         try:
@@ -263,7 +286,8 @@ class DockerSandbox(Sandbox):
         be read; return whether the kernel's OOM killer struck in the container."""
         with contextlib.suppress(docker.errors.APIError):  # already stopped: nothing to freeze
             container.pause()
-        container.reload()
+        with contextlib.suppress(docker.errors.NotFound):  # its init died and it was swept
+            container.reload()
         if container.attrs.get("State", {}).get("OOMKilled", False):
             return True
         # While the container lives (it always does here), the engine reports an OOM kill of
@@ -295,12 +319,31 @@ def _environment(cpus: float) -> dict[str, str]:
             "MKL_NUM_THREADS": threads}
 
 
+def _lifetime_s(job: SandboxJob) -> float:
+    return job.limits.timeout_s + GRACE_S + LIFETIME_MARGIN_S
+
+
 def _remove(container: Any, volume: Any) -> None:
-    with contextlib.suppress(docker.errors.NotFound):
-        container.remove(force=True)
+    _retry(lambda: container.remove(force=True), f"container {container.short_id}")
     _remove_volume(volume)
 
 
 def _remove_volume(volume: Any) -> None:
-    with contextlib.suppress(docker.errors.NotFound):
-        volume.remove(force=True)
+    _retry(lambda: volume.remove(force=True), f"volume {volume.name}")
+
+
+def _retry(remove: Any, what: str) -> None:
+    """Remove something, retrying what a busy engine refuses (a removal already in
+    progress, a kill not yet confirmed); what still fails expires and is swept later."""
+    for attempt in range(1, REMOVE_ATTEMPTS + 1):
+        try:
+            remove()
+            return
+        except docker.errors.NotFound:
+            return
+        except (docker.errors.APIError, requests.RequestException) as exc:
+            if attempt == REMOVE_ATTEMPTS:
+                log.warning("could not remove sandbox %s (%s); it will be swept once it "
+                            "expires", what, exc)
+                return
+            time.sleep(attempt)
