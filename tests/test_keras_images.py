@@ -117,11 +117,11 @@ def test_held_out_samples_are_absent_from_the_sandbox(prepared: None, tmp_path: 
 def test_fast_and_full_mode_agree(prepared: None, tmp_path: Path, exercise: str) -> None:
     from benchmarks.fast_vs_full import WEAK_VARIANT, compare
 
-    solution = compare(exercise, "solution", tmp_path)
+    solution = compare(exercise, "solution", tmp_path, LocalSandbox())
     assert solution.agree, (solution.full.tests, solution.fast.tests)
     assert solution.full.score == solution.full.max_score == solution.fast.score
     assert solution.full.metadata["datasets"]["fashion-mnist"]  # the source is recorded
-    weak = compare(exercise, WEAK_VARIANT, tmp_path)
+    weak = compare(exercise, WEAK_VARIANT, tmp_path, LocalSandbox())
     assert weak.agree, (weak.full.tests, weak.fast.tests)
     failed = {t.name for t in weak.fast.tests if t.status != "passed"}
     assert failed == {t.name for t in weak.fast.tests if "held-out accuracy" in t.name}
