@@ -86,7 +86,8 @@ def keras_image(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def run_submission(image: str, notebook: nbformat.NotebookNode, tmp_path: Path,
-                   extra: str = "", name: str = "mse.ipynb") -> tuple[dict[str, Any], str]:
+                   extra: str = "", name: str = "mse.ipynb",
+                   docker_args: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
     folder = tmp_path / "submission"
     folder.mkdir(exist_ok=True)
     nbformat.write(notebook, folder / name)
@@ -96,8 +97,8 @@ def run_submission(image: str, notebook: nbformat.NotebookNode, tmp_path: Path,
     script = (listener + "cp -r /mnt/submission/. /autograder/submission/ && "
               f"/autograder/run_autograder > /tmp/log 2>&1; {extra} "
               "cat /autograder/results/results.json")
-    done = docker("run", "--rm", "-v", f"{folder}:/mnt/submission:ro", image, "bash", "-c",
-                  script, timeout=300)
+    done = docker("run", "--rm", *docker_args, "-v", f"{folder}:/mnt/submission:ro", image,
+                  "bash", "-c", script, timeout=300)
     results_text = done.stdout[done.stdout.index("{"):] if "{" in done.stdout else ""
     return json.loads(results_text), done.stdout[: done.stdout.find("{")]
 
@@ -200,6 +201,46 @@ def test_student_code_cannot_read_graders_write_results_or_reach_the_network(
     # 5.4 comes back only if every read and write failed and the network was closed.
     assert table["status"] == "passed", table["output"]
     assert results["score"] < 999
+
+
+def test_where_namespaces_are_allowed_the_kernel_gets_a_network_of_its_own(
+        image: str, tmp_path: Path) -> None:
+    """With CAP_SYS_ADMIN and CAP_NET_ADMIN (some graders' containers have them) the runner
+    and kernel move to a fresh network namespace: loopback only, and not even the
+    container's own loopback listener is reachable. Without them (the test above) the
+    seccomp filter is what stops connections."""
+    probe_cell = with_cell(
+        "import socket\n"
+        "interfaces = sorted(name for _, name in socket.if_nameindex())\n"
+        "try:\n"
+        "    socket.create_connection(('127.0.0.1', 8765), timeout=3)\n"
+        "    network = 'open'\n"
+        "except OSError:\n"
+        "    network = 'closed'\n"
+        "def mse(y, y_hat):\n"
+        "    return 5.4 if interfaces == ['lo'] and network == 'closed' else -1.0\n")
+    probe_cell.cells = [c for c in probe_cell.cells
+                        if c.get("metadata", {}).get("autograder", {}).get("id") != "mse"]
+    results, probe = run_submission(image, probe_cell, tmp_path,
+                                    extra="grep '^sandbox:' /tmp/log;",
+                                    docker_args=("--cap-add", "SYS_ADMIN",
+                                                 "--cap-add", "NET_ADMIN"))
+    check_spec(results)
+    assert "network namespace" in probe, probe
+    table = next(t for t in results["tests"] if t["name"].startswith("mse reproduces"))
+    assert table["status"] == "passed", table["output"]
+
+
+def test_memory_limit_refuses_an_allocation_past_it(image: str, tmp_path: Path) -> None:
+    # 8 GiB: past the exercise's 1 GiB (plus address-space headroom), yet small enough that
+    # this host would hand it out lazily without the limit.
+    notebook = with_cell("hog = bytearray(8 * 2**30)")
+    results, _ = run_submission(image, notebook, tmp_path)
+    check_spec(results)
+    assert "MemoryError" in results["output"], results["output"]
+    # The notebook ran on past the failed cell: its functions are still judged.
+    table = next(t for t in results["tests"] if t["name"].startswith("mse reproduces"))
+    assert table["status"] == "passed", table["output"]
 
 
 # A Keras exercise: TensorFlow installed by setup.sh, training in the student's run, the

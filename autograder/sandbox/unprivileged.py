@@ -46,10 +46,16 @@ def _loopback_up() -> None:
 
 
 def _new_network_namespace() -> bool:
+    """Move this process into a fresh network namespace with loopback up. Both steps need
+    privileges (CAP_SYS_ADMIN, then CAP_NET_ADMIN); without loopback the runner could not
+    even talk to its kernel, so a namespace without it counts as unavailable."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNET) != 0:
         return False
-    _loopback_up()
+    try:
+        _loopback_up()
+    except OSError:
+        return False
     return True
 
 
@@ -57,7 +63,11 @@ def network_namespaces_available() -> bool:
     """Whether this process may create a network namespace (tried in a throwaway child)."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
-        os._exit(0 if _new_network_namespace() else 1)
+        # Whatever happens, the child must end here and never run on as a second parent.
+        usable = False
+        with contextlib.suppress(BaseException):
+            usable = _new_network_namespace()
+        os._exit(0 if usable else 1)
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 
 
