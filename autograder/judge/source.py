@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import ast
+import threading
 from dataclasses import dataclass, field
 from typing import Any
+
+# CPython 3.11 builds AST objects with per-interpreter state that is not safe when two
+# threads parse at once (python/cpython#106905: a spurious "AST constructor recursion depth
+# mismatch" SystemError). Submissions are graded on threads (validate, Dask workers with
+# several threads), so parsing is serialized; it takes milliseconds.
+_PARSE_LOCK = threading.Lock()
+
+
+def parse_python(text: str) -> ast.Module:
+    with _PARSE_LOCK:
+        return ast.parse(text)
 
 
 def _python_lines(source: str) -> str:
@@ -35,7 +47,7 @@ class NotebookSource:
             if isinstance(source, list):
                 source = "".join(str(s) for s in source)
             try:
-                tree = ast.parse(_python_lines(str(source)))
+                tree = parse_python(_python_lines(str(source)))
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 found.unparsable_cells.append(index)
                 continue

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from nbformat import NotebookNode
 
+from autograder.judge.source import parse_python
 from autograder.release.student_notebook import role
 
 
@@ -52,7 +53,7 @@ def public_tests(notebook: NotebookNode) -> list[PublicTest]:
         if role(cell) != "check" or cell.cell_type != "code":
             continue
         setup: list[str] = []
-        for node in ast.parse(cell.source).body:
+        for node in parse_python(cell.source).body:
             found = _check_expression(node)
             if found is None:
                 setup += _doctest_lines(ast.unparse(node))
