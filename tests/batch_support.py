@@ -19,6 +19,19 @@ ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = "25"
 
 
+def gradescope_metadata(submissions: dict[str, list[tuple[str, str, str]]]) -> str:
+    """``submission_metadata.yml`` as Gradescope writes it (Ruby-symbol keys, a group
+    listed person by person) for {folder: [(name, sid, email), ...]}; "" writes no SID."""
+    lines = []
+    for folder, people in submissions.items():
+        lines += [f"{folder}:", "  :submitters:"]
+        for name, sid, email in people:
+            lines += [f"  - :name: {name}", f"    :sid: '{sid}'" if sid else "    :sid:",
+                      f"    :email: {email}"]
+        lines += ["  :created_at: 2026-11-20 10:01:02.000000000 -08:00", "  :score: 0.0"]
+    return "\n".join(lines) + "\n"
+
+
 def cli_env(**extra: str) -> dict[str, str]:
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     return {**os.environ, "PYTHONPATH": path, **extra}

@@ -8,23 +8,12 @@ import io
 import zipfile
 from pathlib import Path
 
-from tests.batch_support import ROOT, run_grade_batch
+from tests.batch_support import ROOT, gradescope_metadata, run_grade_batch
 
-METADATA = """\
-submission_501:
-  :submitters:
-  - :name: Jane Doe
-    :sid: '1001'
-    :email: jane@uni.edu
-submission_502:
-  :submitters:
-  - :name: Kim Roe
-    :sid: '1002'
-    :email: kim@uni.edu
-  - :name: Al Smith
-    :sid: '1003'
-    :email: al@uni.edu
-"""
+METADATA = gradescope_metadata({
+    "submission_501": [("Jane Doe", "1001", "jane@uni.edu")],
+    "submission_502": [("Kim Roe", "1002", "kim@uni.edu"), ("Al Smith", "1003", "al@uni.edu")],
+})
 
 
 def test_gradescope_export_gradebook_names_the_submitters(tmp_path: Path) -> None:

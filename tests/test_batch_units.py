@@ -25,26 +25,12 @@ from autograder.exercises import Limits
 from autograder.results import GradeResult
 from autograder.results import TestResult as Check
 from autograder.sandbox import LocalSandbox
-from tests.batch_support import ROOT
+from tests.batch_support import ROOT, gradescope_metadata
 
-# As Gradescope writes it: Ruby-symbol keys, one entry per submission, groups listed.
-GRADESCOPE_METADATA = """\
-submission_111:
-  :submitters:
-  - :name: Jane Doe
-    :sid: '1001'
-    :email: jane@uni.edu
-  :created_at: 2026-11-20 10:01:02.000000000 -08:00
-  :score: 0.0
-submission_222:
-  :submitters:
-  - :name: Kim Roe
-    :sid: '1002'
-    :email: kim@uni.edu
-  - :name: Al Smith
-    :sid:
-    :email: al@uni.edu
-"""
+GRADESCOPE_METADATA = gradescope_metadata({
+    "submission_111": [("Jane Doe", "1001", "jane@uni.edu")],
+    "submission_222": [("Kim Roe", "1002", "kim@uni.edu"), ("Al Smith", "", "al@uni.edu")],
+})
 NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 

@@ -130,6 +130,30 @@ def with_cell(source: str, exercise_id: str = "mse") -> nbformat.NotebookNode:
     return notebook
 
 
+# Sets `network` to 'open' or 'closed': whether a listener on the container's own loopback
+# (started before grading, see run_submission) can be reached.
+LOOPBACK_PROBE = (
+    "import socket\n"
+    "try:\n"
+    "    socket.create_connection(('127.0.0.1', 8765), timeout=3)\n"
+    "    network = 'open'\n"
+    "except OSError:\n"
+    "    network = 'closed'\n")
+
+
+def instead_of_mse(source: str) -> nbformat.NotebookNode:
+    """The solution with ``source`` in place of its mse cell: ``source`` defines mse to
+    report what it found through the value the hidden worked-table test checks."""
+    notebook = with_cell(source)
+    notebook.cells = [c for c in notebook.cells
+                      if c.get("metadata", {}).get("autograder", {}).get("id") != "mse"]
+    return notebook
+
+
+def worked_table_test(results: dict[str, Any]) -> dict[str, Any]:
+    return dict(next(t for t in results["tests"] if t["name"].startswith("mse reproduces")))
+
+
 def test_correct_submission_gets_full_marks(image: str, tmp_path: Path) -> None:
     results, _ = run_submission(image, solution(), tmp_path)
     check_spec(results)
@@ -167,8 +191,8 @@ def test_timing_out_submission_is_stopped_and_reported(image: str, tmp_path: Pat
 
 def test_student_code_cannot_read_graders_write_results_or_reach_the_network(
         image: str, tmp_path: Path) -> None:
-    attack = with_cell(
-        "import pathlib, socket\n"
+    attack = instead_of_mse(
+        "import pathlib\n"
         "for path in ('/autograder/source/graders/mse/tests.py', '/autograder/source'):\n"
         "    try:\n"
         "        pathlib.Path(path).read_text() if path.endswith('.py') else "
@@ -181,15 +205,9 @@ def test_student_code_cannot_read_graders_write_results_or_reach_the_network(
         "        pathlib.Path(path).write_text('{\"score\": 999.0}')\n"
         "    except PermissionError:\n"
         "        pass\n"
-        "try:\n"  # a listener on the container's own loopback, started before grading
-        "    socket.create_connection(('127.0.0.1', 8765), timeout=3)\n"
-        "    network = 'open'\n"
-        "except OSError:\n"
-        "    network = 'closed'\n"
+        + LOOPBACK_PROBE +
         "def mse(y, y_hat):\n"
         "    return 5.4 if network == 'closed' else -1.0\n")
-    attack.cells = [c for c in attack.cells
-                    if c.get("metadata", {}).get("autograder", {}).get("id") != "mse"]
     results, probe = run_submission(
         image, attack, tmp_path,
         extra="su -s /bin/sh autograder-student -c 'cat /autograder/source/graders/mse/"
@@ -197,7 +215,7 @@ def test_student_code_cannot_read_graders_write_results_or_reach_the_network(
               "-c 'touch /autograder/results/results.json' 2>/dev/null && echo CAN-WRITE;")
     check_spec(results)
     assert "CAN-READ" not in probe and "CAN-WRITE" not in probe
-    table = next(t for t in results["tests"] if t["name"].startswith("mse reproduces"))
+    table = worked_table_test(results)
     # 5.4 comes back only if every read and write failed and the network was closed.
     assert table["status"] == "passed", table["output"]
     assert results["score"] < 999
@@ -209,25 +227,18 @@ def test_where_namespaces_are_allowed_the_kernel_gets_a_network_of_its_own(
     and kernel move to a fresh network namespace: loopback only, and not even the
     container's own loopback listener is reachable. Without them (the test above) the
     seccomp filter is what stops connections."""
-    probe_cell = with_cell(
-        "import socket\n"
+    probe_cell = instead_of_mse(
+        LOOPBACK_PROBE +
         "interfaces = sorted(name for _, name in socket.if_nameindex())\n"
-        "try:\n"
-        "    socket.create_connection(('127.0.0.1', 8765), timeout=3)\n"
-        "    network = 'open'\n"
-        "except OSError:\n"
-        "    network = 'closed'\n"
         "def mse(y, y_hat):\n"
         "    return 5.4 if interfaces == ['lo'] and network == 'closed' else -1.0\n")
-    probe_cell.cells = [c for c in probe_cell.cells
-                        if c.get("metadata", {}).get("autograder", {}).get("id") != "mse"]
     results, probe = run_submission(image, probe_cell, tmp_path,
                                     extra="grep '^sandbox:' /tmp/log;",
                                     docker_args=("--cap-add", "SYS_ADMIN",
                                                  "--cap-add", "NET_ADMIN"))
     check_spec(results)
     assert "network namespace" in probe, probe
-    table = next(t for t in results["tests"] if t["name"].startswith("mse reproduces"))
+    table = worked_table_test(results)
     assert table["status"] == "passed", table["output"]
 
 
@@ -239,7 +250,7 @@ def test_memory_limit_refuses_an_allocation_past_it(image: str, tmp_path: Path) 
     check_spec(results)
     assert "MemoryError" in results["output"], results["output"]
     # The notebook ran on past the failed cell: its functions are still judged.
-    table = next(t for t in results["tests"] if t["name"].startswith("mse reproduces"))
+    table = worked_table_test(results)
     assert table["status"] == "passed", table["output"]
 
 

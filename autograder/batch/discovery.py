@@ -117,18 +117,16 @@ def discover(source: Path, unpack_to: Path) -> Discovery:
     unique = _unique(named)
     submissions = [SubmissionSource(id=name, path=path, sha256=content_sha256(path))
                    for name, path in unique]
-    submitters: dict[str, tuple[Submitter, ...]] = {}
+    names = {new_id: old_name for (old_name, _), (new_id, _) in zip(named, unique, strict=True)}
+    listed: dict[str, tuple[Submitter, ...]] = {}
     if export == "gradescope":
         skipped = [s for s in skipped if s != GRADESCOPE_METADATA]
         try:
             listed = gradescope_submitters(folder)
         except MetadataError as exc:  # grade anyway; only the names are missing
-            listed = {}
             skipped.append(f"{exc}; graded without the students' names")
-        submitters = {new_id: listed[old_name] for (old_name, _), (new_id, _) in
-                      zip(named, unique, strict=True) if old_name in listed}
     elif export == "canvas":
-        submitters = {new_id: canvas_submitter(old_name) for (old_name, _), (new_id, _) in
-                      zip(named, unique, strict=True) if canvas_submitter(old_name)}
+        listed = {name: canvas_submitter(name) for name in names.values()}
+    submitters = {new_id: listed[name] for new_id, name in names.items() if listed.get(name)}
     return Discovery(submissions=submissions, skipped=skipped, export=export,
                      submitters=submitters)

@@ -30,6 +30,7 @@ import math
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -332,7 +333,7 @@ def _remove_volume(volume: Any) -> None:
     _retry(lambda: volume.remove(force=True), f"volume {volume.name}")
 
 
-def _retry(remove: Any, what: str) -> None:
+def _retry(remove: Callable[[], object], what: str) -> None:
     """Remove something, retrying what a busy engine refuses (a removal already in
     progress, a kill not yet confirmed); what still fails expires and is swept later."""
     for attempt in range(1, REMOVE_ATTEMPTS + 1):
