@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,7 +87,15 @@ def sandbox_sources_hash() -> str:
     return _digest(sandbox_sources())[:16]
 
 
+# Names the image `image build` tags and the Docker sandbox uses by default; lets two
+# checkouts of the course on one engine keep images of their own.
+IMAGE_ENV = "AUTOGRADER_SANDBOX_IMAGE"
+
+
 def default_image(gpu: bool = False) -> str:
+    configured = os.environ.get(IMAGE_ENV)
+    if configured and not gpu:
+        return configured
     return IMAGE_REPOSITORY + (GPU_SUFFIX if gpu else "") + ":latest"
 
 
