@@ -1,11 +1,22 @@
 """The result cache, which is also the batch's durable store.
 
-An entry is keyed by everything that decides a result: the submission's bytes, the
-exercise and its grader version (a hash of graders/<id>/, so editing a hidden test changes
-it), the sandbox's identity (its name, and its image id for Docker), the grading options
-and the autograder's own version. Entries are written atomically, and grading a key happens
-under a per-key file lock, so two processes never grade the same key at the same time and a
-result that has been stored is never graded again.
+An entry is keyed by everything that decides a result, each part computed from the thing
+itself, never from a version number someone has to remember to bump:
+
+- the submission's bytes;
+- the exercise and its grader version (a hash of graders/<id>/, so editing a hidden test
+  changes it);
+- the exercise's data: the files under data/ it hands to students and the held-out arrays
+  the judge evaluates on (see autograder/batch/identity.py);
+- the judge: a hash of the autograder package's grading code (judge, runner, sandbox,
+  protocol, pipeline...), so fixing the judge regrades;
+- the sandbox: its name, and for Docker the image's content id (``sha256:...``), not its
+  tag, so rebuilding ``autograder-sandbox:latest`` regrades;
+- the grading options (mode, limits).
+
+Entries are written atomically, and grading a key happens under a per-key file lock, so two
+processes never grade the same key at the same time and a result that has been stored is
+never graded again.
 """
 
 from __future__ import annotations
@@ -19,7 +30,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import autograder
 from autograder.batch.files import exclusive_lock, write_atomic
 from autograder.exercises import Limits
 from autograder.results import GradeResult
@@ -34,17 +44,17 @@ def default_cache_dir(out: Path) -> Path:
 
 
 def sandbox_identity(sandbox: Sandbox) -> str:
-    """What, in the sandbox, can change a result: "local", or "docker:<image id>"."""
-    if sandbox.name == "local":
-        return "local"
+    """What, in the sandbox, can change a result: "docker:sha256:<image content id>", or
+    the sandbox's name where it runs this checkout's own code ("local", "unprivileged"; that
+    code is part of the judge hash)."""
     image_id = getattr(sandbox, "image_id", None)
-    return f"{sandbox.name}:{image_id}" if image_id else f"{sandbox.name}:{sandbox.describe()}"
+    return f"{sandbox.name}:{image_id}" if image_id else sandbox.name
 
 
 def options_fingerprint(mode: str, limits: Limits) -> str:
     """Grading options that change results (a longer time limit can turn a timeout into
-    points), plus the autograder version (the judge's code)."""
-    settings = {"mode": mode, "limits": asdict(limits), "autograder": autograder.__version__}
+    points)."""
+    settings = {"mode": mode, "limits": asdict(limits)}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -55,6 +65,8 @@ class CacheKey:
     grader_version: str
     sandbox: str
     options: str
+    data: str = ""  # identity.exercise_data_hash
+    judge: str = ""  # identity.judge_source_hash
 
     @property
     def digest(self) -> str:

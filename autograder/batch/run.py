@@ -39,6 +39,7 @@ from autograder.batch.files import (
     write_atomic,
     write_if_changed,
 )
+from autograder.batch.identity import exercise_data_hash, judge_source_hash
 from autograder.batch.progress import BatchProgress, PlainProgress
 from autograder.batch.submitters import Submitter
 from autograder.batch.task import GradeRequest, TaskOutcome
@@ -146,9 +147,11 @@ def _run(settings: BatchSettings, progress: BatchProgress) -> BatchReport:
                    cache=ResultCache(cache_dir), results_dir=results_dir, progress=progress,
                    max_failures=settings.max_failures or None)
 
+    data_hash, judge_hash = exercise_data_hash(exercise), judge_source_hash()
     keys = {s.id: CacheKey(exercise=exercise.id, submission_sha256=s.sha256,
                            grader_version=exercise.version, sandbox=identity,
-                           options=fingerprint) for s in found.submissions}
+                           options=fingerprint, data=data_hash, judge=judge_hash)
+            for s in found.submissions}
     waiting: dict[str, list[SubmissionSource]] = defaultdict(list)
     for source in found.submissions:
         stored = batch.cache.get(keys[source.id])

@@ -24,6 +24,7 @@ from typing import Any
 from autograder.batch.cache import CacheKey, ResultCache, sandbox_identity
 from autograder.batch.failures import sandbox_failure
 from autograder.batch.files import append_line
+from autograder.batch.identity import exercise_data_hash, judge_source_hash
 from autograder.exercises import Limits, get_exercise
 from autograder.pipeline import GradeOptions, grade
 from autograder.sandbox import Sandbox, make_sandbox
@@ -76,6 +77,12 @@ def grade_request(request: GradeRequest) -> TaskOutcome:
             f"worker {worker} has grader version {exercise.version} of {exercise.id}, the "
             f"batch expects {request.key.grader_version}: point its AUTOGRADER_COURSE_DIR "
             "or PYTHONPATH at the same course")
+    if (judge_source_hash(), exercise_data_hash(exercise)) != (request.key.judge,
+                                                                request.key.data):
+        raise WorkerSetupError(
+            f"worker {worker} has other autograder code or data for {exercise.id} than the "
+            "batch (judge and data hashes differ): install the same autograder version and "
+            "run `datasets prepare` the same way on every worker")
     sandbox = _sandbox(request.sandbox_name, json.dumps(request.sandbox_settings,
                                                         sort_keys=True))
     if sandbox_identity(sandbox) != request.key.sandbox:

@@ -120,9 +120,14 @@ class DockerSandbox(Sandbox):
     name = "docker"
     isolated = True
 
-    def __init__(self, client: docker.DockerClient, image: str, labels: dict[str, str]) -> None:
+    def __init__(self, client: docker.DockerClient, image: str, labels: dict[str, str],
+                 image_id: str = "") -> None:
         self.client = client
         self.image = image
+        # The content id (sha256:...) the tag pointed at when connecting. Containers start
+        # from it, not from the tag, so a retag mid-batch cannot change what grades, and the
+        # result cache keys on it (autograder/batch/cache.py).
+        self.image_id = image_id or image
         self.gpu_image = labels.get(f"{LABEL_PREFIX}.gpu") == "true"
         self._gpu_runtime: bool | None = None
         # Tells this sandbox's containers from those of other graders on the same engine.
@@ -162,7 +167,7 @@ class DockerSandbox(Sandbox):
         removed = sweep(client)
         if removed:
             log.info("removed %d expired sandbox containers and volumes", removed)
-        return cls(client, image, labels)
+        return cls(client, image, labels, image_id=str(found.id))
 
     def describe(self) -> str:
         return f"docker ({self.image})"
@@ -201,7 +206,7 @@ class DockerSandbox(Sandbox):
         """Everything ``containers.create`` gets for ``job`` (except the results volume)."""
         limits = job.limits
         settings: dict[str, Any] = {
-            "image": self.image,
+            "image": self.image_id,
             "command": ["python", "-m", "autograder.runner.idle",
                         "--exit-after", f"{_lifetime_s(job):.0f}"],
             "user": f"{STUDENT_UID}:{STUDENT_UID}",
