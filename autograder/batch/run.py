@@ -132,9 +132,11 @@ def _run(settings: BatchSettings, progress: BatchProgress) -> BatchReport:
     started = time.monotonic()
     exercise = get_exercise(settings.exercise)
     found: Discovery = discover(settings.submissions, settings.out / "unpacked")
-    sandbox = make_sandbox(settings.sandbox, **settings.sandbox_settings)
+    # A class's notebooks never run unisolated because Docker happened to be down: only an
+    # explicit --sandbox local does that.
+    sandbox = make_sandbox(settings.sandbox, isolated_only=True, **settings.sandbox_settings)
     if not sandbox.isolated:
-        progress.note("warning: the local sandbox runs student code unisolated on this machine "
+        progress.note("warning: --sandbox local runs student code unisolated on this machine "
                       "(use --sandbox docker for untrusted submissions)")
     limits = exercise.limits.override(**settings.limits)
     identity = sandbox_identity(sandbox)

@@ -11,7 +11,9 @@ from autograder.sandbox import SANDBOX_NAMES
 
 def add_grading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sandbox", choices=SANDBOX_NAMES, default="auto",
-                        help="where student code runs (default: docker when available)")
+                        help="where student code runs; auto: docker when available, else the "
+                             "unprivileged sandbox as root, else local (grade-batch and "
+                             "release refuse local unless it is named)")
     parser.add_argument("--mode", choices=MODES, default="full",
                         help="fast skips training cells and grades the submitted model files")
     parser.add_argument("--gpus", default=None,

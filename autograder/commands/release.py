@@ -10,13 +10,19 @@ from pathlib import Path
 from autograder.exercises import Exercise, all_exercises, course_root, get_exercise
 from autograder.release.assignments import release_assignment
 from autograder.release.dist import ReleaseRefusedError, write_dist
+from autograder.sandbox import SANDBOX_NAMES
 
 
 def validate_for_release(exercises: list[Exercise], sandbox: str) -> None:
     """Refuse the release unless every exercise passes ``autograder validate``."""
     from autograder.commands import validate
+    from autograder.sandbox import make_sandbox
 
-    checks = validate.main(exercises=[e.id for e in exercises], sandbox=sandbox)
+    # A release ships what this grades; it is graded isolated unless --sandbox local says
+    # otherwise, never because Docker happened to be down.
+    box = make_sandbox(sandbox, isolated_only=True)
+    checks = validate.main(exercises=[e.id for e in exercises], sandbox=box.name,
+                           sandbox_box=box)
     broken = [c for c in checks if not c.ok]
     if broken:
         lines = [f"  {c.exercise}: {c.case} should give {c.expectation}, got "
@@ -52,8 +58,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="write student bundles, otter tests and Gradescope zips here "
                              "(default: only regenerate the course's assignments/)")
-    parser.add_argument("--sandbox", choices=("auto", "local", "docker"), default="auto",
-                        help="sandbox used to validate before releasing")
+    parser.add_argument("--sandbox", choices=SANDBOX_NAMES, default="auto",
+                        help="sandbox used to validate before releasing (auto: docker, else "
+                             "unprivileged as root; never local unless asked)")
     parser.add_argument("--no-validate", dest="validate", action="store_false",
                         help="skip validation (drafts only: never hand these to students)")
 
