@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,6 +9,7 @@ from typing import Any
 
 from autograder.lms.results_in import GradedSubmission
 from autograder.lms.roster import ROSTER_COLUMNS, Roster, Student
+from autograder.reporters.spreadsheet import render_csv
 
 TOKEN_ENV = "CANVAS_API_TOKEN"
 
@@ -79,18 +78,17 @@ def gradebook_csv(roster: Roster, assignments: list[CanvasAssignment], grades: l
     """Canvas's gradebook import shape: the roster columns, one column per assignment named
     ``Name (id)``, and a "Points Possible" row under the header."""
     points = {(g.student.canvas_id, g.assignment.assignment_id): g.points for g in grades}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*ROSTER_COLUMNS, *(a.column for a in assignments)])
-    writer.writerow(["    Points Possible", "", "", "", "",
-                     *(f"{a.points_possible or max_scores.get(a.exercise, 0):g}"
-                       for a in assignments)])
+    rows: list[list[str]] = [
+        [*ROSTER_COLUMNS, *(a.column for a in assignments)],
+        ["    Points Possible", "", "", "", "",
+         *(f"{a.points_possible or max_scores.get(a.exercise, 0):g}" for a in assignments)]]
     for student in sorted(roster.students, key=lambda s: s.name):
-        writer.writerow([student.name, student.canvas_id, student.sis_user_id,
-                         student.sis_login_id, student.section,
-                         *(_cell(points.get((student.canvas_id, a.assignment_id)))
-                           for a in assignments)])
-    return buffer.getvalue()
+        rows.append([student.name, student.canvas_id, student.sis_user_id,
+                     student.sis_login_id, student.section,
+                     *(_cell(points.get((student.canvas_id, a.assignment_id)))
+                       for a in assignments)])
+    # Roster names and ids are the students' own text: formula-safe cells.
+    return render_csv(rows)
 
 
 def _cell(value: float | None) -> str:
