@@ -118,14 +118,24 @@ def test_a_gradescope_export_keeps_its_submission_folders(tmp_path: Path) -> Non
     ({"/abs/mse.ipynb": NOTEBOOK}, ()),
     ({"submission_1/mse.ipynb": NOTEBOOK}, ("submission_1/link",)),
 ])
-def test_an_unsafe_export_is_refused_and_nothing_escapes(tmp_path: Path,
-                                                         members: dict[str, str],
-                                                         links: tuple[str, ...]) -> None:
+def test_an_unsafe_entry_skips_its_submission_and_nothing_escapes(
+        tmp_path: Path, members: dict[str, str], links: tuple[str, ...]) -> None:
+    members = {**members, "submission_2/mse.ipynb": NOTEBOOK}
     export = _zip(tmp_path / "export.zip", members, links)
-    with pytest.raises(ExportError):
-        discover(export, tmp_path / "work" / "unpacked")
+    found = discover(export, tmp_path / "work" / "unpacked")
+    assert [s.id for s in found.submissions] == ["submission_2"]  # the others still graded
+    assert len(found.skipped) == 1 and ("'..'" in found.skipped[0]
+                                        or "symbolic link" in found.skipped[0])
     assert not (tmp_path / "escape.ipynb").exists()
-    assert not (tmp_path / "work" / "unpacked").exists()
+    assert not list((tmp_path / "work").rglob("escape.ipynb"))
+    assert not list((tmp_path / "work").rglob("link"))
+
+
+def test_an_export_that_is_not_a_zip_is_a_message(tmp_path: Path) -> None:
+    broken = tmp_path / "export.zip"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises((ExportError, FileNotFoundError)):
+        discover(broken, tmp_path / "unpacked")
 
 
 def test_content_hash_follows_bytes_and_names(tmp_path: Path) -> None:

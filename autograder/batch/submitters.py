@@ -52,11 +52,11 @@ def gradescope_submitters(root: Path) -> dict[str, tuple[Submitter, ...]]:
     if not found:
         return {}
     path = found[0]
-    if path.stat().st_size > MAX_METADATA_BYTES:
-        raise MetadataError(f"{path.name} is larger than {MAX_METADATA_BYTES >> 20} MiB")
     try:
+        if path.stat().st_size > MAX_METADATA_BYTES:
+            raise MetadataError(f"{path.name} is larger than {MAX_METADATA_BYTES >> 20} MiB")
         data = _plain(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (yaml.YAMLError, UnicodeDecodeError, OSError, RecursionError) as exc:
         raise MetadataError(f"{path.name} is not readable YAML ({exc})") from exc
     if not isinstance(data, dict):
         return {}

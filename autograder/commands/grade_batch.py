@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from autograder.batch import BatchReport, BatchSettings, run_batch
+from autograder.batch import BatchLockedError, BatchReport, BatchSettings, run_batch
+from autograder.batch.exports import ExportError
 from autograder.batch.progress import make_progress
 from autograder.commands.options import (
     add_grading_options,
@@ -38,7 +39,8 @@ def main(*, exercise: str, submissions: Path, out: Path, workers: int | None = N
         f"cache) in {report.wall_seconds:.1f} s; gradebook {out / 'gradebook.csv'}, summary "
         f"{out / 'summary.md'}\n")
     if report.skipped:
-        sys.stderr.write(f"grade-batch: not submissions, skipped: {', '.join(report.skipped)}\n")
+        sys.stderr.write("grade-batch: skipped, not graded:\n" + "".join(
+            f"  {line}\n" for line in report.skipped))
     if missing:
         sys.stderr.write(f"grade-batch: not graded yet: {', '.join(missing[:20])}"
                          f"{' …' if len(missing) > 20 else ''}\n")
@@ -66,11 +68,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_grading_options(parser)
 
     def handle(args: argparse.Namespace) -> int:
-        report = main(exercise=args.exercise, submissions=args.submissions, out=args.out,
-                      workers=args.workers, scheduler=args.scheduler,
-                      max_failures=args.max_failures, sandbox=args.sandbox, mode=args.mode,
-                      gpus=args.gpus, limits=limit_overrides(args),
-                      sandbox_settings=sandbox_options(args), cache_dir=args.cache_dir)
+        try:
+            report = main(exercise=args.exercise, submissions=args.submissions, out=args.out,
+                          workers=args.workers, scheduler=args.scheduler,
+                          max_failures=args.max_failures, sandbox=args.sandbox,
+                          mode=args.mode, gpus=args.gpus, limits=limit_overrides(args),
+                          sandbox_settings=sandbox_options(args), cache_dir=args.cache_dir)
+        except (ExportError, BatchLockedError) as exc:
+            # The export as a whole, or the output folder: a message, never a traceback.
+            sys.stderr.write(f"autograder: error: {exc}\n")
+            return 2
         return EXIT_STOPPED if report.stopped else 0
 
     parser.set_defaults(handler=handle)
