@@ -7,8 +7,10 @@ answers and held-out data stay here. Only plain data comes back.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import logging
 import shutil
 import tempfile
 import time
@@ -23,11 +25,16 @@ from autograder.judge.collect import read_calls, read_execution
 from autograder.judge.context import JudgeContext
 from autograder.judge.framework import Grader, Plan
 from autograder.judge.source import NotebookSource
-from autograder.results import GradeResult, TestResult
-from autograder.sandbox import Sandbox, SandboxJob, SandboxOutcome
+from autograder.protocol.status import CallStatus, ExecutionStatus
+from autograder.results import GradeResult, Problem, ProblemCode, TestResult
+from autograder.sandbox import InfrastructureError, Sandbox, SandboxJob, SandboxOutcome
 from autograder.submission.intake import Submission, SubmissionError, load_submission
 
+log = logging.getLogger(__name__)
+
 MODES = ("full", "fast")
+# Errors that mean the grading machine's disk is full, not that the submission is odd.
+HOST_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 # Cells the fast mode does not run: it grades the model files the student handed in.
 FAST_MODE_SKIPPED_ROLES = ["training"]
 
@@ -42,23 +49,59 @@ class GradeOptions:
 
 def grade(*, exercise: Exercise, submission: Path, sandbox: Sandbox,
           options: GradeOptions | None = None) -> GradeResult:
-    """Grade ``submission`` for ``exercise``; never raises for a bad submission."""
+    """Grade ``submission`` for ``exercise``.
+
+    Never raises for anything the submission contains: a refused hand-in, a crashed
+    notebook, forged records and a judge failure on this submission are all results (the
+    last with an ``internal-error`` problem). Only :class:`InfrastructureError` (the engine,
+    the image, the host's disk) escapes, for the batch to count as a machine failure.
+    """
     options = options or GradeOptions()
     started = time.monotonic()
     grader = exercise.load_grader()
     metadata: dict[str, Any] = {"sandbox": sandbox.name, "isolated": sandbox.isolated,
                                 "grader_version": exercise.version, "mode": options.mode}
     try:
+        return _grade(exercise, grader, submission, sandbox, options, started, metadata)
+    except InfrastructureError:
+        raise
+    except OSError as exc:
+        if exc.errno in HOST_FULL:
+            raise InfrastructureError(f"the grading machine's disk is full ({exc})") from exc
+        return _internal_error(exercise.id, grader, exc, started, metadata)
+    except Exception as exc:
+        return _internal_error(exercise.id, grader, exc, started, metadata)
+
+
+def _grade(exercise: Exercise, grader: Grader, submission: Path, sandbox: Sandbox,
+           options: GradeOptions, started: float, metadata: dict[str, Any]) -> GradeResult:
+    try:
         student = load_submission(submission, exercise.id)
     except SubmissionError as exc:
-        return _all_failed(exercise.id, grader, str(exc), started, metadata)
+        return _all_failed(exercise.id, grader, Problem(ProblemCode.SUBMISSION_REFUSED,
+                                                        str(exc)), started, metadata)
     seed = options.seed if options.seed is not None else _seed_for(student)
     plan = grader.build_plan(seed)
     limits = options.limits or exercise.limits
     with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
         root = Path(tmp)
-        job = _prepare(root, exercise, student, plan, limits, options, _kernel_env(sandbox))
-        outcome = sandbox.run(job)
+        try:
+            job = _prepare(root, exercise, student, plan, limits, options, _kernel_env(sandbox))
+        except OSError as exc:
+            if exc.errno in HOST_FULL:
+                raise
+            reason = (f"The submission's files could not be laid out for grading "
+                      f"({exc.strerror or type(exc).__name__}: "
+                      f"{str(exc.filename or '')[-200:]}).")
+            return _all_failed(exercise.id, grader, Problem(ProblemCode.SUBMISSION_REFUSED,
+                                                            reason), started, metadata)
+        try:
+            outcome = sandbox.run(job)
+        except InfrastructureError:
+            raise
+        except Exception as exc:  # the sandbox is trusted code: its failure is the machine's
+            raise InfrastructureError(f"the {sandbox.name} sandbox failed: "
+                                      f"{type(exc).__name__}: {exc}") from exc
         ctx = JudgeContext(plan=plan, calls=read_calls(job.out_dir, plan),
                            execution=read_execution(job.out_dir),
                            source=NotebookSource.from_notebook(student.notebook),
@@ -66,12 +109,14 @@ def grade(*, exercise: Exercise, submission: Path, sandbox: Sandbox,
         tests, internal = grader.run_tests(ctx)
     if ctx.feedback:
         metadata["feedback"] = ctx.feedback.to_plain()
-    errors = _problems(ctx, outcome, limits) + internal
+    problems = _problems(ctx, outcome, limits)
+    problems += [Problem(ProblemCode.GRADER_ERROR, message) for message in internal]
     sources = dataset_sources(exercise_datasets(exercise))
     if sources:
         metadata["datasets"] = sources
     return GradeResult.from_tests(exercise.id, tests, execution_time=time.monotonic() - started,
-                                  errors=errors, metadata=metadata)
+                                  problems=problems, metadata=metadata,
+                                  sandbox_log=outcome.log_tail)
 
 
 def _seed_for(student: Submission) -> int:
@@ -112,38 +157,66 @@ def _prepare(root: Path, exercise: Exercise, student: Submission, plan: Plan, li
                       gpus=options.gpus)
 
 
-def _problems(ctx: JudgeContext, outcome: SandboxOutcome, limits: Limits) -> list[str]:
-    """Problems not tied to one test, worded for the student."""
-    problems: list[str] = []
+def _problems(ctx: JudgeContext, outcome: SandboxOutcome, limits: Limits) -> list[Problem]:
+    """Problems not tied to one test, worded for the student, each with a code."""
+    problems: list[Problem] = []
     execution = ctx.execution
     if outcome.oom_killed:
-        problems.append(f"Your notebook used more than the {limits.memory_mb} MiB of memory "
-                        "allowed and was stopped.")
-    elif outcome.timed_out or (execution.status == "timeout"):
-        problems.append(execution.message if execution.status == "timeout" else
-                        f"Your notebook did not finish within {limits.timeout_s:g} s and was "
-                        "stopped.")
-    elif execution.status == "not-run":
-        problems.append("The sandbox stopped before reporting anything "
-                        f"(exit code {outcome.exit_code}). {execution.message}".strip())
-    elif execution.status != "completed" or execution.message:
-        problems.append(execution.summary() or execution.message)
+        problems.append(Problem(ProblemCode.OUT_OF_MEMORY,
+                                f"Your notebook used more than the {limits.memory_mb} MiB of "
+                                "memory allowed and was stopped."))
+    elif outcome.timed_out or execution.status is ExecutionStatus.TIMEOUT:
+        problems.append(Problem(ProblemCode.TIMEOUT, execution.message
+                                if execution.status is ExecutionStatus.TIMEOUT else
+                                f"Your notebook did not finish within {limits.timeout_s:g} s "
+                                "and was stopped."))
+    elif execution.unreadable:
+        problems.append(Problem(ProblemCode.UNREADABLE_DATA, execution.message))
+    elif execution.status is ExecutionStatus.NOT_RUN:
+        problems.append(Problem(ProblemCode.SANDBOX_NO_REPORT,
+                                "The sandbox stopped before reporting anything "
+                                f"(exit code {outcome.exit_code}). {execution.message}".strip()))
+    elif execution.status is not ExecutionStatus.COMPLETED or execution.message:
+        problems.append(Problem(ProblemCode.NOTEBOOK_FAILED,
+                                execution.summary() or execution.message))
     for error in execution.cell_errors[:5]:
-        problems.append(f"Cell {error['cell'] + 1} raised {error['ename']}: {error['evalue']}")
+        problems.append(Problem(ProblemCode.CELL_ERROR, f"Cell {error.cell + 1} raised "
+                                                        f"{error.ename}: {error.evalue}"))
     if len(execution.cell_errors) > 5:
-        problems.append(f"…and {len(execution.cell_errors) - 5} more cells raised errors.")
+        problems.append(Problem(ProblemCode.CELL_ERROR, f"…and {len(execution.cell_errors) - 5} "
+                                                        "more cells raised errors."))
     if execution.output_truncated:
-        problems.append(f"Your notebook printed more than {limits.output_kb} KiB; the rest of "
-                        "its output was dropped.")
+        problems.append(Problem(ProblemCode.OUTPUT_TRUNCATED,
+                                f"Your notebook printed more than {limits.output_kb} KiB; the "
+                                "rest of its output was dropped."))
     if ctx.source.unparsable_cells:
         cells = ", ".join(str(i + 1) for i in ctx.source.unparsable_cells[:10])
-        problems.append(f"Cells {cells} are not valid Python.")
+        problems.append(Problem(ProblemCode.UNPARSABLE_CELLS, f"Cells {cells} are not valid "
+                                                              "Python."))
+    for reason in ctx.source.oversized_cells.values():
+        problems.append(Problem(ProblemCode.SOURCE_TOO_LARGE, reason))
+    unreadable = sorted({o.error for o in ctx.calls.values()
+                         if o.status is CallStatus.UNREADABLE})
+    if unreadable:
+        problems.append(Problem(ProblemCode.UNREADABLE_DATA, "The sandbox handed back grading "
+                                "data the grader refused: " + "; ".join(unreadable[:3])))
     return problems
 
 
-def _all_failed(exercise_id: str, grader: Grader, reason: str, started: float,
+def _all_failed(exercise_id: str, grader: Grader, problem: Problem, started: float,
                 metadata: dict[str, Any]) -> GradeResult:
-    tests = [TestResult(t.name, 0.0, t.points, "error", reason, t.visibility)
+    tests = [TestResult(t.name, 0.0, t.points, "error", problem.message, t.visibility)
              for t in grader.tests]
     return GradeResult.from_tests(exercise_id, tests, execution_time=time.monotonic() - started,
-                                  errors=[reason], metadata=metadata)
+                                  problems=[problem], metadata=metadata)
+
+
+def _internal_error(exercise_id: str, grader: Grader, exc: BaseException, started: float,
+                    metadata: dict[str, Any]) -> GradeResult:
+    """A judge failure on this submission: a graded (and cacheable) result that says so;
+    the traceback goes to the log for staff, never into the result a student sees."""
+    log.error("grading failed on a submission for %s", exercise_id, exc_info=exc)
+    return _all_failed(exercise_id, grader, Problem(
+        ProblemCode.INTERNAL_ERROR,
+        f"The grader could not grade this submission ({type(exc).__name__}); course staff "
+        "have the details."), started, metadata)

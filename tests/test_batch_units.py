@@ -227,9 +227,19 @@ def test_summary_groups_errors_by_cause_and_counts_scores() -> None:
 
 
 def test_sandbox_failures_are_told_apart_from_student_failures() -> None:
-    assert sandbox_failure(_result(0, ["Cell 1 raised NameError: x"])) is None
-    broken = _result(0, ["The sandbox stopped before reporting anything (exit code 127)."])
-    assert sandbox_failure(broken) is not None
+    from autograder.results import Problem, ProblemCode
+
+    tests = [Check("a", 0, 1, "failed")]
+    student = GradeResult.from_tests("mse", tests, execution_time=1.0, problems=[
+        Problem(ProblemCode.CELL_ERROR, "Cell 1 raised NameError: x")])
+    assert sandbox_failure(student) is None
+    # Told apart by code, not by words: the same sentence without the code is no failure.
+    words = "The sandbox stopped before reporting anything (exit code 127)."
+    assert sandbox_failure(_result(0, [words])) is None
+    broken = GradeResult.from_tests("mse", tests, execution_time=1.0, problems=[
+        Problem(ProblemCode.SANDBOX_NO_REPORT, words)])
+    assert sandbox_failure(broken) == words
+    assert sandbox_failure(GradeResult.from_dict(broken.to_dict())) == words
 
 
 def test_max_failures_stops_after_sandbox_failures_and_caches_none(tmp_path: Path) -> None:
@@ -244,7 +254,11 @@ def test_max_failures_stops_after_sandbox_failures_and_caches_none(tmp_path: Pat
     batch = _Batch(exercise=exercise, grader=exercise.load_grader(),
                    cache=ResultCache(tmp_path / "cache"), results_dir=tmp_path / "results",
                    progress=PlainProgress(messages), max_failures=2)
-    broken = _result(0, ["The sandbox stopped before reporting anything (exit code 127)."])
+    from autograder.results import Problem, ProblemCode
+
+    broken = GradeResult.from_tests("mse", [Check("a", 0, 1, "failed")], execution_time=1.0,
+                                    problems=[Problem(ProblemCode.SANDBOX_NO_REPORT,
+                                                      "The sandbox stopped (exit code 127).")])
     fine = _result(2)
     outcomes: list[TaskOutcome | BaseException] = [
         TaskOutcome(result=fine.to_dict(), graded=True, worker="w"),

@@ -8,17 +8,15 @@ the engine refused the container), the failure is the machine's: it counts towar
 
 from __future__ import annotations
 
-from autograder.results import GradeResult
-
-# autograder.pipeline words a runner that never reported this way.
-SANDBOX_NEVER_REPORTED = "The sandbox stopped before reporting anything"
+from autograder.results import MACHINE_PROBLEMS, GradeResult
 
 
 def sandbox_failure(result: GradeResult) -> str | None:
-    """Why the sandbox failed for this result, or None when it ran the notebook."""
+    """Why the sandbox failed for this result, or None when it ran the notebook. Decided by
+    problem codes, never by a message's words."""
     if result.metadata.get("batch_error"):
         return str(result.metadata["batch_error"])
-    for error in result.errors:
-        if error.startswith(SANDBOX_NEVER_REPORTED):
-            return error
+    for problem in result.problems:
+        if problem.code in MACHINE_PROBLEMS:
+            return problem.message
     return None

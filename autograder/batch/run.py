@@ -46,7 +46,7 @@ from autograder.batch.task import GradeRequest, TaskOutcome
 from autograder.exercises import Exercise, get_exercise
 from autograder.judge.framework import Grader
 from autograder.reporters import native
-from autograder.results import GradeResult, TestResult
+from autograder.results import GradeResult, Problem, ProblemCode, TestResult
 from autograder.sandbox import make_sandbox
 
 
@@ -124,7 +124,7 @@ class _Batch:
         tests = [TestResult(t.name, 0.0, t.points, "error", reason, t.visibility)
                  for t in self.grader.tests]
         return GradeResult.from_tests(self.exercise.id, tests, execution_time=0.0,
-                                      errors=[reason],
+                                      problems=[Problem(ProblemCode.MACHINE_FAILURE, reason)],
                                       metadata={**metadata, "batch_error": reason})
 
 

@@ -29,7 +29,7 @@ STUDENT_UID = 1000
 _PACKAGE = Path(autograder.__file__).resolve().parent
 # The sandbox side of the autograder: what runs next to student code. Never graders/,
 # solutions/ or the judge.
-SANDBOX_MODULES = ("__init__.py", "plaindata.py", "runner/*.py")
+SANDBOX_MODULES = ("__init__.py", "plaindata.py", "protocol/*.py", "runner/*.py")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ checks them. Every failure is a :class:`Fail` worded for the student.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,35 +18,40 @@ import numpy as np
 from autograder.judge.context import JudgeContext
 from autograder.judge.framework import Fail
 from autograder.judge.models import LoadedModel, load_model
+from autograder.plaindata import PlainDataError
+from autograder.protocol.actions import ActionKind, FileValue, FittedValue
+from autograder.protocol.status import CallStatus
 
 
 def _file_names(ctx: JudgeContext, call_id: str) -> str:
     call = ctx.planned(call_id)
     # ``file`` takes alternative names; ``joblib-attributes`` takes (name, attributes).
-    names = call.args if call.kind == "file" else call.args[:1]
+    names = call.args if call.kind == ActionKind.FILE else call.args[:1]
     return " or ".join(f"`{n}`" for n in names if isinstance(n, str)) or "The file"
 
 
 def _outcome_value(ctx: JudgeContext, call_id: str) -> Any:
     outcome = ctx.outcome(call_id)
     names = _file_names(ctx, call_id)
-    if outcome.status == "ok":
+    if outcome.status is CallStatus.OK:
         return outcome.value
-    if outcome.status == "missing":
+    if outcome.status is CallStatus.MISSING:
         raise Fail(f"{names} was not found when the notebook finished. Save it next to the "
                    "notebook (and hand it in with the notebook).")
-    if outcome.status == "raised":
+    if outcome.status is CallStatus.RAISED:
         raise Fail(f"{names} could not be read: {outcome.error}")
+    if outcome.status is CallStatus.UNREADABLE:
+        raise Fail(f"{names} could not be checked: {outcome.error}.")
     reason = ctx.execution.summary() or outcome.error or "the probe did not reach this check"
     raise Fail(f"{names} could not be checked: {reason}")
 
 
 def artifact_path(ctx: JudgeContext, call_id: str) -> Path:
     """The judge-side copy of the file the ``file`` action ``call_id`` brought back."""
-    value = _outcome_value(ctx, call_id)
-    name = value.get("name") if isinstance(value, dict) else None
-    if not isinstance(name, str) or len(PurePosixPath(name).parts) != 1 or name in (".", ".."):
-        raise Fail("The grader received a malformed file record.")
+    try:
+        name = FileValue.decode(_outcome_value(ctx, call_id)).name
+    except PlainDataError as exc:
+        raise Fail(f"The notebook left unreadable grading data ({exc}).") from exc
     if ctx.artifacts is None:
         raise Fail("The grader received no files from the sandbox.")
     path = ctx.artifacts / call_id / name
@@ -73,7 +78,7 @@ class FittedObject:
             raise Fail(f"The fitted object has no `{name}`; was it fitted (`.fit(X)`)?")
         try:
             values = np.asarray(self.attributes[name], dtype=float).reshape(-1)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise Fail(f"`{name}` of the fitted object is not numeric.") from exc
         if size is not None and values.size != size:
             raise Fail(f"`{name}` has {values.size} values; expected {size} (one per input "
@@ -84,11 +89,11 @@ class FittedObject:
 
 
 def fitted_attributes(ctx: JudgeContext, call_id: str) -> FittedObject:
-    value = _outcome_value(ctx, call_id)
-    if not isinstance(value, dict) or not isinstance(value.get("attributes"), dict):
-        raise Fail("The grader received a malformed record of the fitted object.")
-    return FittedObject(class_name=str(value.get("class", ""))[:200],
-                        attributes=dict(value["attributes"]))
+    try:
+        fitted = FittedValue.decode(_outcome_value(ctx, call_id))
+    except PlainDataError as exc:
+        raise Fail(f"The notebook left unreadable grading data ({exc}).") from exc
+    return FittedObject(class_name=fitted.class_name, attributes=fitted.attributes)
 
 
 def minmax_transform(scaler: FittedObject, x: np.ndarray) -> np.ndarray:

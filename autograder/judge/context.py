@@ -8,43 +8,24 @@ from typing import TYPE_CHECKING, Any
 
 from autograder.feedback.data import FeedbackData
 from autograder.judge.source import NotebookSource
+from autograder.protocol.call import CallRecord
+from autograder.protocol.execution import ExecutionRecord
+from autograder.protocol.status import CallStatus
 
 if TYPE_CHECKING:
     from autograder.judge.framework import Plan, PlannedCall
 
 
-@dataclass
-class CallOutcome:
-    """What happened when the probe made one planned call inside the sandbox."""
-
-    status: str  # ok | missing | signature | raised | timeout | not-plain | not-run
-    value: Any = None
-    error: str = ""
-    seconds: float | None = None
-    mutated_args: list[int] = field(default_factory=list)  # inputs the function changed
-    baseline_seconds: float | None = None  # one NumPy pass over the input, timed alongside
-
-
-@dataclass
-class ExecutionReport:
-    """How running the notebook went, as the sandbox reported it (or failed to)."""
-
-    status: str = "not-run"  # completed | invalid-notebook | kernel-died | timeout | not-run
-    message: str = ""
-    cell_errors: list[dict[str, Any]] = field(default_factory=list)
-    output_truncated: bool = False
-
-    def summary(self) -> str:
-        if self.status == "completed":
-            return ""
-        return self.message or f"The notebook did not finish running ({self.status})."
+# The records the sandbox handed back, as the protocol decoded them.
+CallOutcome = CallRecord
+ExecutionReport = ExecutionRecord
 
 
 @dataclass
 class JudgeContext:
     plan: Plan
-    calls: dict[str, CallOutcome]
-    execution: ExecutionReport
+    calls: dict[str, CallRecord]
+    execution: ExecutionRecord
     source: NotebookSource
     artifacts: Path | None = None
     # Plain data for the student's feedback page (plots); see autograder/feedback/data.py.
@@ -59,8 +40,8 @@ class JudgeContext:
     def args(self, call_id: str) -> tuple[Any, ...]:
         return self.planned(call_id).args
 
-    def outcome(self, call_id: str) -> CallOutcome:
-        return self.calls.get(call_id, CallOutcome("not-run"))
+    def outcome(self, call_id: str) -> CallRecord:
+        return self.calls.get(call_id, CallRecord(CallStatus.NOT_RUN))
 
     def value(self, call_id: str) -> Any:
         """The value the student's function returned, or a :class:`Fail` that says why not."""
@@ -68,22 +49,8 @@ class JudgeContext:
 
         call = self.planned(call_id)
         outcome = self.outcome(call_id)
-        if outcome.status == "ok":
+        if outcome.status is CallStatus.OK:
             return outcome.value
         name = call.function or call.kind
-        if outcome.status == "missing":
-            raise Fail(f"`{name}` is not defined in your notebook. Define it with "
-                       f"`def {name}(...)` in the cell marked for it and run the notebook "
-                       "from the top.")
-        if outcome.status == "signature":
-            raise Fail(f"`{name}` cannot be called the way the exercise asks: {outcome.error}")
-        if outcome.status == "raised":
-            raise Fail(f"`{name}` raised an error: {outcome.error}")
-        if outcome.status == "timeout":
-            raise Fail(f"`{name}` did not return within {call.timeout_s:g} s; "
-                       "look for an endless loop.")
-        if outcome.status == "not-plain":
-            raise Fail(f"`{name}` returned something that is not a number, array or tuple "
-                       f"of those: {outcome.error}")
-        reason = self.execution.summary() or "the probe did not reach this call"
-        raise Fail(f"`{name}` could not be checked: {reason}")
+        raise Fail(outcome.message(name, timeout_s=call.timeout_s,
+                                   execution_summary=self.execution.summary()))

@@ -12,6 +12,10 @@ from typing import Any
 # mismatch" SystemError). Submissions are graded on threads (validate, Dask workers with
 # several threads), so parsing is serialized; it takes milliseconds.
 _PARSE_LOCK = threading.Lock()
+# ast.parse holds the whole tree in memory, ~100 times the source's size: bound what is
+# parsed so a huge cell (still under the notebook's size limit) cannot exhaust the judge.
+MAX_CELL_SOURCE_BYTES = 1024 * 1024
+MAX_SOURCE_BYTES = 4 * 1024 * 1024
 
 
 def parse_python(text: str) -> ast.Module:
@@ -35,17 +39,24 @@ class NotebookSource:
 
     functions: dict[str, ast.FunctionDef] = field(default_factory=dict)
     unparsable_cells: list[int] = field(default_factory=list)
+    oversized_cells: dict[int, str] = field(default_factory=dict)  # index → why not read
 
     @classmethod
     def from_notebook(cls, notebook: dict[str, Any]) -> NotebookSource:
         found = cls()
         cells = notebook.get("cells", []) if isinstance(notebook, dict) else []
+        parsed = 0
         for index, cell in enumerate(cells):
             if not isinstance(cell, dict) or cell.get("cell_type") != "code":
                 continue
             source = cell.get("source", "")
             if isinstance(source, list):
                 source = "".join(str(s) for s in source)
+            size = len(str(source).encode("utf-8", "replace"))
+            if size > MAX_CELL_SOURCE_BYTES or parsed + size > MAX_SOURCE_BYTES:
+                found.oversized_cells[index] = _too_large(index, size, parsed)
+                continue
+            parsed += size
             try:
                 tree = parse_python(_python_lines(str(source)))
             except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -58,3 +69,17 @@ class NotebookSource:
 
     def function(self, name: str) -> ast.FunctionDef | None:
         return self.functions.get(name)
+
+    def unread_reason(self) -> str:
+        """Why some code was not read (empty when all of it was), for checks of the source."""
+        return " ".join(self.oversized_cells.values())
+
+
+def _too_large(index: int, size: int, parsed: int) -> str:
+    if size > MAX_CELL_SOURCE_BYTES:
+        return (f"Cell {index + 1} is {size / 2**20:.1f} MB; the grader reads at most "
+                f"{MAX_CELL_SOURCE_BYTES / 2**20:g} MB of source per cell for the "
+                "vectorization check.")
+    return (f"Cell {index + 1} was not read: the notebook's code is over the "
+            f"{MAX_SOURCE_BYTES / 2**20:g} MB of source the grader reads for the "
+            "vectorization check.")

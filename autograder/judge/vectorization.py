@@ -101,8 +101,9 @@ def judge_vectorization(ctx: JudgeContext, function: str, *, small: str, large: 
                         max_loop_depth: int) -> Verdict:
     found = static_loop_depth(ctx.source, function)
     if found is None:
-        return Verdict(False, f"Could not find `def {function}(...)` in your notebook's code "
-                              "cells, so its vectorization could not be checked.")
+        return Verdict(False, ctx.source.unread_reason() or f"Could not find "
+                              f"`def {function}(...)` in your notebook's code cells, so its "
+                              "vectorization could not be checked.")
     depth, where = found
     if depth > max_loop_depth:
         allowed = ("no loops" if max_loop_depth == 0

@@ -18,7 +18,7 @@ from pathlib import Path
 from autograder.exercises import course_root, get_exercise
 from autograder.pipeline import GradeOptions, grade
 from autograder.reporters.gradescope import to_gradescope
-from autograder.results import GradeResult, TestResult
+from autograder.results import GradeResult, Problem, ProblemCode, TestResult
 
 
 def failure_result(exercise: str, reason: str, started: float) -> GradeResult:
@@ -29,7 +29,7 @@ def failure_result(exercise: str, reason: str, started: float) -> GradeResult:
     except Exception:  # the grader cannot even be loaded: one synthetic test
         tests = [TestResult("autograder", 0.0, 0.0, "error", reason)]
     return GradeResult.from_tests(exercise, tests, execution_time=time.monotonic() - started,
-                                  errors=[reason])
+                                  problems=[Problem(ProblemCode.INTERNAL_ERROR, reason)])
 
 
 def write_results(result: GradeResult, path: Path) -> None:
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                        options=GradeOptions(limits=limits))
         result.metadata["sandbox"] = sandbox.describe()
         # Gradescope hides stdout from students (stdout_visibility "hidden"): staff only.
-        sys.stdout.write(f"sandbox: {sandbox.describe()}\n{sandbox.last_log_tail}\n")
+        sys.stdout.write(f"sandbox: {sandbox.describe()}\n{result.sandbox_log}\n")
     except Exception as exc:
         traceback.print_exc()  # to Gradescope's hidden stdout, for staff
         result = failure_result(args.exercise, "The autograder itself failed "

@@ -19,6 +19,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
+from autograder.protocol.execution import PROBE_CELL, CellError, ExecutionRecord
+from autograder.protocol.status import ExecutionStatus
+from autograder.runner import staging
+
 # Kernel environment: quiet TensorFlow, headless plots, repeatable hashing.
 KERNEL_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "1",
@@ -96,15 +100,24 @@ class ExecutionLog:
     """``execution.json``, rewritten after every cell so a killed run still says where."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.state: dict[str, Any] = {"status": "running", "message": "", "cell_errors": [],
-                                      "output_truncated": False, "current_cell": None}
+        self.out_dir = path.parent
+        self.record = ExecutionRecord(status=ExecutionStatus.RUNNING)
 
     def update(self, **changes: Any) -> None:
-        self.state.update(changes)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.state), encoding="utf-8")
-        temporary.replace(self.path)
+        if "status" in changes:
+            changes["status"] = ExecutionStatus(changes["status"])
+        if "cell_errors" in changes:
+            changes["cell_errors"] = tuple(CellError(**e) for e in changes["cell_errors"])
+        self.record = self.record.updated(**changes)
+        staging.unlock(self.out_dir)  # the kernel may have made it read-only
+        self.record.write(self.out_dir)
+
+
+def _probe_cell(job_dir: Path, stage: Path, deadline: float) -> NotebookNode:
+    return nbformat.v4.new_code_cell(
+        "import autograder.runner.probe as __autograder_probe\n"
+        f"__autograder_probe.run({str(job_dir)!r}, {str(stage)!r}, globals(), "
+        f"deadline={deadline!r})")
 
 
 def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
@@ -124,10 +137,8 @@ def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
         kernel_name=job.kernel_name, allow_errors=True, interrupt_on_timeout=True,
         startup_timeout=120, resources={"metadata": {"path": str(workdir)}},
     )
-    probe_cell = nbformat.v4.new_code_cell(
-        "import autograder.runner.probe as __autograder_probe\n"
-        f"__autograder_probe.run({str(job_dir)!r}, {str(out_dir)!r}, globals(), "
-        f"deadline={time.time() + job.timeout_s!r})")
+    probe_deadline = time.time() + job.timeout_s
+    stage: Path | None = None  # created once the cells are done (see runner/staging.py)
     errors: list[dict[str, Any]] = []
     probe_errors: list[dict[str, Any]] = []
     index = -1
@@ -153,13 +164,15 @@ def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
                     # The whole notebook's time ran out in this cell: stop here, with the
                     # same words on every run (the seconds left varied, the limit did not).
                     raise CellTimeoutError("the notebook's time limit was reached")
-            log.update(current_cell="probe", cell_errors=errors)
+            log.update(current_cell=PROBE_CELL, cell_errors=errors)
             client.timeout = int(max(5, deadline - time.monotonic()))
+            stage = staging.create(out_dir)
+            probe_cell = _probe_cell(job_dir, stage, probe_deadline)
             notebook.cells.append(probe_cell)  # nbclient stores results by cell index
             client.execute_cell(probe_cell, len(notebook.cells) - 1)
             probe_errors = _errors_of(probe_cell, len(notebook.cells) - 1)
     except DeadKernelError:
-        where = "while checking your functions" if log.state["current_cell"] == "probe" \
+        where = "while checking your functions" if log.record.current_cell == PROBE_CELL \
             else f"while running cell {index + 1}"
         log.update(status="kernel-died", cell_errors=errors,
                    output_truncated=client.output_truncated,
@@ -171,6 +184,8 @@ def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
                    message=f"The notebook did not finish within {job.timeout_s:g} s "
                            f"(stopped in cell {index + 1}).")
         return
+    finally:
+        staging.promote(stage, out_dir)  # the kernel has been shut down by now
     message = ""
     if probe_errors:
         message = "Checking your functions failed: " + "; ".join(

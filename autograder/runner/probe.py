@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import json
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +18,9 @@ from typing import Any
 import numpy as np
 
 from autograder import plaindata
+from autograder.protocol.actions import ActionKind
+from autograder.protocol.call import CallRecord
+from autograder.protocol.done import DoneRecord
 from autograder.runner.probe_actions import ACTIONS as FILE_AND_MODEL_ACTIONS
 
 MAX_VALUE_BYTES = 64 * 1024 * 1024
@@ -145,23 +147,17 @@ def _variable(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]
     return {"status": "ok", "value": namespace[name]}
 
 
-# Built-in probe actions, selected by a planned call's ``kind``.
+# Built-in probe actions, selected by a planned call's ``kind`` (see
+# autograder.protocol.actions for the kinds and what each one's value looks like).
 ACTIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {
-    "call": _call,
-    "variable": _variable,
+    ActionKind.CALL: _call,
+    ActionKind.VARIABLE: _variable,
     **FILE_AND_MODEL_ACTIONS,
 }
 
 
 def _write(out: Path, index: int, call_id: str, outcome: dict[str, Any]) -> None:
-    outcome = {"id": call_id, **outcome}
-    target = out / "probe"
-    target.mkdir(parents=True, exist_ok=True)
-    try:
-        plaindata.dump(outcome, target / f"{index}.json", target / f"{index}.npz")
-    except plaindata.PlainDataError as exc:
-        fallback = {"id": call_id, "status": "not-plain", "error": str(exc)}
-        plaindata.dump(fallback, target / f"{index}.json", target / f"{index}.npz")
+    CallRecord.write(out / "probe", index, call_id, outcome)
 
 
 def run(job_dir: str, out_dir: str, namespace: dict[str, Any], *,
@@ -190,4 +186,4 @@ def run(job_dir: str, out_dir: str, namespace: dict[str, Any], *,
         if outcome["status"] == "timeout":
             stuck.add(spec["function"])
         _write(out, index, spec["id"], outcome)
-    (out / "probe" / "done.json").write_text(json.dumps({"calls": len(plan["calls"])}))
+    DoneRecord(calls=len(plan["calls"])).write(out / "probe")

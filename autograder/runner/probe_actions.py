@@ -28,10 +28,13 @@ import os
 import re
 import shutil
 import stat
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
+
+from autograder.protocol.actions import ActionKind
 
 DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ATTRIBUTE_BYTES = 16 * 1024 * 1024
@@ -185,9 +188,9 @@ def training_history(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[st
     return {"status": "ok", "value": curves}
 
 
-ACTIONS = {
-    "file": copy_file,
-    "joblib-attributes": joblib_attributes,
-    "attributes": variable_attributes,
-    "history": training_history,
+ACTIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {
+    ActionKind.FILE: copy_file,
+    ActionKind.JOBLIB_ATTRIBUTES: joblib_attributes,
+    ActionKind.ATTRIBUTES: variable_attributes,
+    ActionKind.HISTORY: training_history,
 }

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from autograder.sandbox.base import (
+    InfrastructureError,
     Sandbox,
     SandboxJob,
     SandboxOutcome,
@@ -73,5 +74,6 @@ def _unprivileged(user: str | None) -> Sandbox:
     return UnprivilegedSandbox(user=user or STUDENT_USER)
 
 
-__all__ = ["SANDBOX_NAMES", "LocalSandbox", "Sandbox", "SandboxJob", "SandboxOutcome",
-           "SandboxUnavailableError", "UnisolatedRefusedError", "make_sandbox"]
+__all__ = ["SANDBOX_NAMES", "InfrastructureError", "LocalSandbox", "Sandbox", "SandboxJob",
+           "SandboxOutcome", "SandboxUnavailableError", "UnisolatedRefusedError",
+           "make_sandbox"]

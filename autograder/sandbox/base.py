@@ -27,7 +27,13 @@ class SandboxOutcome:
     log_tail: str = ""
 
 
-class SandboxUnavailableError(RuntimeError):
+class InfrastructureError(RuntimeError):
+    """The grading machine failed (engine unreachable, image missing, host disk full), not
+    the submission: the only exception ``pipeline.grade`` lets out. A batch counts it as a
+    machine failure and grades the submission again on the next run."""
+
+
+class SandboxUnavailableError(InfrastructureError):
     """The requested sandbox cannot run here (no engine, no image, no GPU runtime)."""
 
 

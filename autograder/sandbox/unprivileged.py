@@ -85,7 +85,6 @@ class UnprivilegedSandbox(Sandbox):
                 from None
         self.python = python or sys.executable
         self.network_namespace = network_namespaces_available()
-        self.last_log_tail = ""  # the runner's last output, for staff logs
 
     def describe(self) -> str:
         network = "network namespace" if self.network_namespace else "seccomp network filter"
@@ -147,11 +146,9 @@ class UnprivilegedSandbox(Sandbox):
             "IPYTHONDIR": str(home / "ipython"), "MPLCONFIGDIR": str(home / "mpl"),
             "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8", **THREAD_ENV,
         }
-        outcome = run_process_group(runner_command(self.python, job), job, env=env,
-                                    preexec_fn=self._drop_privileges(job),
-                                    after_kill=self._kill_leftovers)
-        self.last_log_tail = outcome.log_tail
-        return outcome
+        return run_process_group(runner_command(self.python, job), job, env=env,
+                                 preexec_fn=self._drop_privileges(job),
+                                 after_kill=self._kill_leftovers)
 
     def _kill_leftovers(self) -> None:
         """Processes the student started in a new session escape killpg; the uid does not."""
