@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from distributed import Client, LocalCluster, as_completed
+from distributed.security import Security
 
+from autograder.batch.scheduler import SchedulerUnreachableError
 from autograder.batch.task import GradeRequest, TaskOutcome, grade_request
 
 Finished = Callable[[GradeRequest, TaskOutcome | BaseException], bool]
@@ -22,11 +24,20 @@ Finished = Callable[[GradeRequest, TaskOutcome | BaseException], bool]
 
 @contextmanager
 def dask_client(*, workers: int | None = None, scheduler: str | None = None,
+                security: Security | None = None,
                 connect_timeout_s: float = 30.0) -> Iterator[Client]:
-    """A client on ``scheduler``, or on a new LocalCluster with one single-threaded worker
-    process per core (grading is one kernel per submission; threads would only contend)."""
+    """A client on ``scheduler`` (with ``security`` for tls://, see scheduler.py), or on a
+    new LocalCluster with one single-threaded worker process per core (grading is one
+    kernel per submission; threads would only contend). The LocalCluster's scheduler and
+    workers listen on 127.0.0.1 only."""
     if scheduler:
-        with Client(scheduler, timeout=connect_timeout_s) as client:
+        try:
+            client = Client(scheduler, timeout=connect_timeout_s, security=security)
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerUnreachableError(
+                f"the Dask scheduler {scheduler} did not accept a connection within "
+                f"{connect_timeout_s:g} s ({exc})") from exc
+        with client:
             yield client
         return
     with LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,

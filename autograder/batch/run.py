@@ -41,6 +41,7 @@ from autograder.batch.files import (
 )
 from autograder.batch.identity import exercise_data_hash, judge_source_hash
 from autograder.batch.progress import BatchProgress, PlainProgress
+from autograder.batch.scheduler import TlsFiles, scheduler_security
 from autograder.batch.submitters import Submitter
 from autograder.batch.task import GradeRequest, TaskOutcome
 from autograder.exercises import Exercise, get_exercise
@@ -68,6 +69,7 @@ class BatchSettings:
     gpus: str | None = None
     limits: dict[str, Any] = field(default_factory=dict)
     cache_dir: Path | None = None
+    tls: TlsFiles = field(default_factory=TlsFiles)  # for a tls:// scheduler
 
 
 @dataclass
@@ -131,6 +133,7 @@ class _Batch:
 def _run(settings: BatchSettings, progress: BatchProgress) -> BatchReport:
     started = time.monotonic()
     exercise = get_exercise(settings.exercise)
+    security = scheduler_security(settings.scheduler, settings.tls)  # refuse early
     found: Discovery = discover(settings.submissions, settings.out / "unpacked")
     # A class's notebooks never run unisolated because Docker happened to be down: only an
     # explicit --sandbox local does that.
@@ -183,7 +186,8 @@ def _run(settings: BatchSettings, progress: BatchProgress) -> BatchReport:
 
         progress.start(sum(len(s) for s in waiting.values()))
         try:
-            with dask_client(workers=settings.workers, scheduler=settings.scheduler) as client:
+            with dask_client(workers=settings.workers, scheduler=settings.scheduler,
+                             security=security) as client:
                 workers_used = (f"scheduler {settings.scheduler}" if settings.scheduler
                                 else "a local Dask cluster") + f", {len(client.nthreads())} workers"
                 run_requests(client, requests, finished)

@@ -10,6 +10,11 @@ from typing import Any
 from autograder.batch import BatchLockedError, BatchReport, BatchSettings, run_batch
 from autograder.batch.exports import ExportError
 from autograder.batch.progress import make_progress
+from autograder.batch.scheduler import (
+    SchedulerSettingsError,
+    SchedulerUnreachableError,
+    TlsFiles,
+)
 from autograder.commands.options import (
     add_grading_options,
     limit_overrides,
@@ -23,13 +28,14 @@ def main(*, exercise: str, submissions: Path, out: Path, workers: int | None = N
          scheduler: str | None = None, max_failures: int | None = 10, sandbox: str = "auto",
          mode: str = "full", gpus: str | None = None, limits: dict[str, Any] | None = None,
          sandbox_settings: dict[str, Any] | None = None,
-         cache_dir: Path | None = None) -> BatchReport:
+         cache_dir: Path | None = None, tls: TlsFiles | None = None) -> BatchReport:
     """Grade every submission in ``submissions`` (a folder or a Canvas/Gradescope export
     zip) and write results, a gradebook CSV and a summary to ``out``."""
     settings = BatchSettings(exercise=exercise, submissions=submissions, out=out,
                              workers=workers, scheduler=scheduler, max_failures=max_failures,
                              sandbox=sandbox, sandbox_settings=sandbox_settings or {},
-                             mode=mode, gpus=gpus, limits=limits or {}, cache_dir=cache_dir)
+                             mode=mode, gpus=gpus, limits=limits or {}, cache_dir=cache_dir,
+                             tls=tls or TlsFiles())
     progress = make_progress(sys.stderr)
     report = run_batch(settings, progress)
     missing = report.missing
@@ -60,7 +66,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help="local Dask worker processes (default: one per core)")
     parser.add_argument("--scheduler", default=None,
-                        help="address of a running Dask scheduler, e.g. tcp://host:8786")
+                        help="address of a running Dask scheduler: tls://host:8786 (with "
+                             "the --tls-* files or Dask's TLS configuration) or tcp://")
+    parser.add_argument("--tls-ca-file", type=Path, default=None,
+                        help="CA certificate that signed the scheduler's (tls:// only)")
+    parser.add_argument("--tls-cert", type=Path, default=None,
+                        help="this client's certificate (tls:// only)")
+    parser.add_argument("--tls-key", type=Path, default=None,
+                        help="this client's private key (tls:// only)")
     parser.add_argument("--max-failures", type=int, default=10,
                         help="stop after this many sandbox-level failures (0: never)")
     parser.add_argument("--cache-dir", type=Path, default=None,
@@ -73,9 +86,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                           workers=args.workers, scheduler=args.scheduler,
                           max_failures=args.max_failures, sandbox=args.sandbox,
                           mode=args.mode, gpus=args.gpus, limits=limit_overrides(args),
-                          sandbox_settings=sandbox_options(args), cache_dir=args.cache_dir)
-        except (ExportError, BatchLockedError) as exc:
-            # The export as a whole, or the output folder: a message, never a traceback.
+                          sandbox_settings=sandbox_options(args), cache_dir=args.cache_dir,
+                          tls=TlsFiles(args.tls_ca_file, args.tls_cert, args.tls_key))
+        except (ExportError, BatchLockedError, SchedulerSettingsError,
+                SchedulerUnreachableError) as exc:
+            # The export as a whole, the output folder, the scheduler: a message, never a
+            # traceback.
             sys.stderr.write(f"autograder: error: {exc}\n")
             return 2
         return EXIT_STOPPED if report.stopped else 0
