@@ -136,7 +136,12 @@ def _prepare(root: Path, exercise: Exercise, student: Submission, plan: Plan, li
     job_dir, workdir, out_dir = root / "job", root / "work", root / "out"
     for folder in (job_dir, workdir, out_dir):
         folder.mkdir()
+    # Course data and the notebook are written below; a student's file or folder of the same
+    # name never replaces them (nor blocks them).
+    reserved = {path.name for path in exercise.data_paths()} | {f"{exercise.id}.ipynb"}
     for name, data in student.files.items():
+        if PurePosixPath(name).parts[0] in reserved:
+            continue
         target = workdir / PurePosixPath(name)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
@@ -199,7 +204,7 @@ def _problems(ctx: JudgeContext, outcome: SandboxOutcome, limits: Limits) -> lis
                          if o.status is CallStatus.UNREADABLE})
     if unreadable:
         problems.append(Problem(ProblemCode.UNREADABLE_DATA, "The sandbox handed back grading "
-                                "data the grader refused: " + "; ".join(unreadable[:3])))
+                                "data the grader refused: " + "; ".join(unreadable[:10])))
     return problems
 
 

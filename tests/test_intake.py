@@ -99,3 +99,40 @@ def test_a_zip_bomb_is_refused(tmp_path: Path) -> None:
         archive.writestr("zeros.bin", b"\0" * (210 * 1024 * 1024))
     with pytest.raises(SubmissionError, match="expands to more than"):
         load_submission(path, "mse")
+
+
+def _zip_with(path: Path, names: list[str]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mse.ipynb", GOOD)
+        for name in names:
+            archive.writestr(name, b"x")
+    return path
+
+
+@pytest.mark.parametrize(("names", "message"), [
+    (["a" * 300 + ".csv"], "304 bytes long; file systems allow at most 255"),
+    (["é" * 130], "260 bytes long"),
+    (["/".join(["d"] * 2000) + "/f"], "2000 folders deep"),
+    (["/".join(["d" * 200] * 6)], "bytes long; at most 1024"),
+    (["data", "data/x.csv"], "'data' is both a file and a folder"),
+    (["mse.ipynb/notes.txt"], "folder named 'mse.ipynb', where the notebook itself goes"),
+])
+def test_names_that_cannot_be_laid_out_are_refused(tmp_path: Path, names: list[str],
+                                                   message: str) -> None:
+    with pytest.raises(SubmissionError, match=message):
+        load_submission(_zip_with(tmp_path / "sub.zip", names), "mse")
+
+
+def test_a_non_utf8_name_in_a_folder_is_refused_with_a_message(tmp_path: Path) -> None:
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "mse.ipynb").write_text(GOOD)
+    (Path(os.fsdecode(bytes(folder) + b"/caf\xe9.csv"))).write_bytes(b"1")
+    with pytest.raises(SubmissionError, match=r"caf\\\\udce9\.csv.* is not UTF-8"):
+        load_submission(folder, "mse")
+
+
+def test_ordinary_nested_files_still_pass(tmp_path: Path) -> None:
+    submission = load_submission(_zip_with(tmp_path / "sub.zip",
+                                           ["data/x.csv", "data/y/z.csv", "m.keras"]), "mse")
+    assert set(submission.files) == {"data/x.csv", "data/y/z.csv", "m.keras"}

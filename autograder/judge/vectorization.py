@@ -99,11 +99,12 @@ def static_loop_depth(source: NotebookSource, function: str) -> tuple[int, str] 
 
 def judge_vectorization(ctx: JudgeContext, function: str, *, small: str, large: str,
                         max_loop_depth: int) -> Verdict:
+    if ctx.source.unread_reason():  # a cell not read may redefine the function
+        return Verdict(False, ctx.source.unread_reason())
     found = static_loop_depth(ctx.source, function)
     if found is None:
-        return Verdict(False, ctx.source.unread_reason() or f"Could not find "
-                              f"`def {function}(...)` in your notebook's code cells, so its "
-                              "vectorization could not be checked.")
+        return Verdict(False, f"Could not find `def {function}(...)` in your notebook's code "
+                              "cells, so its vectorization could not be checked.")
     depth, where = found
     if depth > max_loop_depth:
         allowed = ("no loops" if max_loop_depth == 0

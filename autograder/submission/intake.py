@@ -18,6 +18,11 @@ import nbformat
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 MAX_TOTAL_BYTES = 200 * 1024 * 1024
 MAX_FILES = 500
+# Names must fit the OS where they are laid out (NAME_MAX, and PATH_MAX with room for the
+# sandbox's own folders) and stay a sane shape.
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 1024
+MAX_DEPTH = 32
 IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", ".git", "__pycache__"}
 
 
@@ -76,6 +81,14 @@ def _read_zip(path: Path) -> dict[str, bytes]:
 
 
 def _read_folder(path: Path) -> dict[str, bytes]:
+    try:
+        return _read_folder_items(path)
+    except OSError as exc:  # a name too long to open, a folder we may not list
+        raise SubmissionError(f"The submission folder could not be read ({exc.strerror}: "
+                              f"{str(exc.filename or '')[-120:]!r}).") from exc
+
+
+def _read_folder_items(path: Path) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     total = 0
     for item in sorted(path.rglob("*")):
@@ -92,6 +105,44 @@ def _read_folder(path: Path) -> dict[str, bytes]:
             raise SubmissionError("The submission folder is too large to grade.")
         files[rel.as_posix()] = item.read_bytes()
     return files
+
+
+def _shown(name: str) -> str:
+    text = name.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+    return repr(text if len(text) <= 80 else text[:40] + "…" + text[-30:])
+
+
+def check_layout(names: list[str], notebook_name: str) -> None:
+    """Refuse names that cannot be laid out beside the notebook as they are: not UTF-8,
+    over the OS's limits, too deep, one name both a file and a folder, or a folder where
+    the notebook itself goes."""
+    folders: set[str] = set()
+    for name in names:
+        try:
+            encoded = name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SubmissionError(f"The file name {_shown(name)} is not UTF-8 text; rename it "
+                                  "(letters, digits, '-', '_' and '.' are safe).") from None
+        parts = PurePosixPath(name).parts
+        if len(parts) > MAX_DEPTH:
+            raise SubmissionError(f"{_shown(name)} is {len(parts) - 1} folders deep; at most "
+                                  f"{MAX_DEPTH} are accepted.")
+        if len(encoded) > MAX_PATH_BYTES:
+            raise SubmissionError(f"The path {_shown(name)} is {len(encoded)} bytes long; at "
+                                  f"most {MAX_PATH_BYTES} are accepted.")
+        for part in parts:
+            if len(part.encode("utf-8")) > MAX_NAME_BYTES:
+                raise SubmissionError(f"The name {_shown(part)} is "
+                                      f"{len(part.encode('utf-8'))} bytes long; file systems "
+                                      f"allow at most {MAX_NAME_BYTES}. Shorten it.")
+        folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    both = sorted(folders & set(names))
+    if both:
+        raise SubmissionError(f"{_shown(both[0])} is both a file and a folder in the "
+                              "submission; rename one of them.")
+    if notebook_name in folders:
+        raise SubmissionError(f"The submission has a folder named {_shown(notebook_name)}, "
+                              "where the notebook itself goes; rename the folder.")
 
 
 def _check_notebook_size(size: int, name: str) -> None:
@@ -170,4 +221,5 @@ def load_submission(path: Path, exercise_id: str) -> Submission:
         if prefix.parts and rel.parts[: len(prefix.parts)] == prefix.parts:
             rel = PurePosixPath(*rel.parts[len(prefix.parts):])
         extras[rel.as_posix()] = data
+    check_layout(list(extras), f"{exercise_id}.ipynb")
     return Submission(notebook=notebook, notebook_name=PurePosixPath(chosen).name, files=extras)

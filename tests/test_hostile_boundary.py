@@ -1,0 +1,341 @@
+"""Hostile and odd submissions at the sandbox → judge boundary: every one ends in a result.
+
+Real kernels run each notebook. Records are forged the way a student's code can: during the
+probe, a wrapped function rewrites the records the probe has already written (read-only,
+as links, with ill-typed, huge or deeply nested content, or ``.npy`` headers that declare
+terabytes), and before the probe, cells plant records, links and a fake ``execution.json``
+in the results folder. The resource cases run the real CLI and measure the grading process
+tree's peak memory (psutil, judge plus every child) against an honest grade of the same
+exercise.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import threading
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import psutil
+import pytest
+
+from autograder.exercises import Exercise
+from autograder.pipeline import GradeOptions, grade
+from autograder.results import GradeResult, ProblemCode
+from autograder.sandbox import LocalSandbox, Sandbox
+from tests.conftest import solution_with
+
+REPO = Path(__file__).resolve().parents[1]
+# Peak memory a hostile grade may use above an honest grade of the same exercise.
+MEMORY_BOUND = int(1.5 * 2**30)
+UNREADABLE = "the notebook left unreadable grading data ("
+MSE_TESTS = ("mse reproduces the worked table (MSE 5.4)", "mse on random 1-D arrays",
+             "mse on column vectors (m×1)", "mse with one sample and with integer arrays")
+COST_TEST = "cost J(w) = 1/(2m)·(Xw − y)ᵀ(Xw − y) with column vectors"
+
+
+# -- forged records -------------------------------------------------------------------------
+
+def _record(**fields: Any) -> bytes:
+    body = {"id": "x", "protocol": {"__int__": "1"}, "status": "ok", **fields}
+    return json.dumps({"__dict__": body}).encode()
+
+
+def _npy_header(shape: tuple[int, ...], descr: str = "<f8") -> bytes:
+    header = repr({"descr": descr, "fortran_order": False, "shape": shape})
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+
+
+def _npz(members: dict[str, bytes] | None = None) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in (members or {}).items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+EMPTY = _npz()
+ARRAY = _record(value={"__array__": "a0"})
+# Probe call index (the mse grader's first seven calls are to `mse`) → (json, npz, what the
+# judge must say). "LINK" plants a symbolic link to /etc/passwd instead of a file.
+FORGERIES_A: dict[int, tuple[bytes | str, bytes | str, str]] = {
+    0: (_record(value={"__float__": "x"}), EMPTY, "an encoded float is not nan, inf or -inf"),
+    1: (_record(value={"__int__": "9" * 5000}), EMPTY,
+        "an encoded integer is not a short decimal string"),
+    2: (_record(value=1.0, seconds={"__int__": "9" * 400}), EMPTY,
+        "the call's duration is not a plausible duration"),
+    3: (_record(value=json.loads("[" * 200 + "]" * 200)), EMPTY, "nests deeper than"),
+    4: (_record(status={"__dict__": {}}), EMPTY, "the probe's record has no valid status"),
+    5: (ARRAY, _npz({"a0.npy": _npy_header((2**40,)) + b"\0" * 64}),
+        "declares 8,796,093,022,208 bytes of arrays"),
+    6: (_record(value={"__tuple__": [0] * 20_000}), EMPTY,
+        "an encoded tuple is not a list of at most 10000 items"),
+}
+FORGERIES_B: dict[int, tuple[bytes | str, bytes | str, str]] = {
+    0: (b'{"__dict__": {"protocol": ' + b"7" * 5000 + b"}}", EMPTY,
+        "an integer has more than 1000 digits"),
+    1: (ARRAY, _npz({"a0.npy": _npy_header((4,), "|O") + b"\0" * 32}),
+        "holds object values, not plain numbers"),
+    2: (b'"' + b"x" * (9 * 2**20) + b'"', EMPTY, "bytes, over the 8,388,608 allowed"),
+    3: (json.dumps({"__dict__": {"id": "x", "protocol": {"__int__": "2"}, "status": "ok"}})
+        .encode(), EMPTY, "is not protocol version 1"),
+    4: (_record(status="passed"), EMPTY, "the probe's record has no valid status"),
+    # A link never leaves the sandbox: the runner drops it when it promotes the records.
+    5: (_record(value=1.0), "LINK", r"5\.npz is missing"),
+    6: (b"\xff\xfe{}", EMPTY, "a record is not UTF-8 text"),
+}
+
+
+def forging_cell(forgeries: dict[int, tuple[bytes | str, bytes | str, str]]) -> str:
+    """A cell that wraps ``cost`` so that, on its first call by the probe (after the `mse`
+    calls were written), it replaces their records in the probe's staging folder."""
+    plain = {index: [data if isinstance(data, str) else base64.b64encode(data).decode()
+                     for data in (js, npz)] for index, (js, npz, _) in forgeries.items()}
+    return f'''
+import base64 as _b64, glob as _glob, os as _os
+_FORGED = {plain!r}
+_real_cost, _forged = cost, []
+def cost(*args, **kwargs):
+    if not _forged:
+        _forged.append(1)
+        for stage in _glob.glob("../out/.staging-*") + _glob.glob("/sandbox/out/.staging-*"):
+            for index, pair in _FORGED.items():
+                for suffix, data in zip((".json", ".npz"), pair):
+                    path = f"{{stage}}/probe/{{index}}{{suffix}}"
+                    if _os.path.lexists(path):
+                        _os.unlink(path)
+                    if data == "LINK":
+                        _os.symlink("/etc/passwd", path)
+                    else:
+                        with open(path, "wb") as handle:
+                            handle.write(_b64.b64decode(data))
+                        _os.chmod(path, 0o444)
+    return _real_cost(*args, **kwargs)
+'''
+
+
+# Cells that plant forgeries in the results folder before the probe runs.
+PLANT_CELL = '''
+import json, os
+for out in ("../out", "/sandbox/out"):
+    if not os.path.isdir(out):
+        continue
+    os.makedirs(out + "/probe", exist_ok=True)
+    for i in range(20):
+        record = {"__dict__": {"id": "x", "protocol": {"__int__": "1"}, "status": "ok",
+                               "value": 5.4, "seconds": 1e-6}}
+        with open(f"{out}/probe/{i}.json", "w") as handle:
+            json.dump(record, handle)
+        os.chmod(f"{out}/probe/{i}.json", 0o444)
+    os.symlink("/etc/passwd", out + "/probe/99.json")
+    os.makedirs(out + "/execution.json.tmp", exist_ok=True)
+    with open(out + "/execution.json", "w") as handle:
+        json.dump({"status": "completed", "protocol": 1, "cell_errors": [{"cell": [1]}]},
+                  handle)
+    os.symlink("/", out + "/artifacts")
+    os.chmod(out + "/probe", 0o500)
+'''
+
+
+def _grade(sandbox: Sandbox, exercise: Exercise, notebook: Any, folder: Path,
+           **options: Any) -> GradeResult:
+    path = folder / "mse.ipynb"
+    nbformat.write(notebook, path)
+    return grade(exercise=exercise, submission=path, sandbox=sandbox,
+                 options=GradeOptions(**options))
+
+
+def _outputs(result: GradeResult) -> dict[str, str]:
+    return {t.name: t.output for t in result.tests}
+
+
+def _check_forged(result: GradeResult,
+                  forgeries: dict[int, tuple[bytes | str, bytes | str, str]]) -> None:
+    outputs = _outputs(result)
+    for name in MSE_TESTS:
+        assert UNREADABLE in outputs[name], (name, outputs[name])
+    problems = [p for p in result.problems if p.code is ProblemCode.UNREADABLE_DATA]
+    assert len(problems) == 1, result.problems
+    import re
+
+    for index, (_, _, what) in forgeries.items():
+        assert re.search(what, problems[0].message), (index, what, problems[0].message)
+    # The rest of the grade goes on: the cost calls' records were the probe's own.
+    assert {t.name: t.status for t in result.tests}[COST_TEST] == "passed", outputs[COST_TEST]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("forgeries", [FORGERIES_A, FORGERIES_B], ids=["a", "b"])
+def test_forged_probe_records_become_specific_failures(mse: Exercise, tmp_path: Path,
+                                                       forgeries: dict[int, Any]) -> None:
+    notebook = solution_with(mse, {}, extra_cells=[forging_cell(forgeries)])
+    _check_forged(_grade(LocalSandbox(), mse, notebook, tmp_path), forgeries)
+
+
+@pytest.mark.slow
+def test_records_planted_before_the_probe_never_reach_the_judge(mse: Exercise,
+                                                                tmp_path: Path) -> None:
+    notebook = solution_with(mse, {}, extra_cells=[PLANT_CELL])
+    result = _grade(LocalSandbox(), mse, notebook, tmp_path)
+    assert result.score == result.max_score, _outputs(result)
+    assert result.problems == []
+
+
+# -- path oddities: refused at intake, per submission, with a message -----------------------
+
+PATH_ODDITIES = {
+    "long-name": (["a" * 300 + ".csv"], "file systems allow at most 255"),
+    "deep": (["/".join(["d"] * 2000) + "/f"], "2000 folders deep"),
+    "file-and-folder": (["data", "data/x.csv"], "is both a file and a folder"),
+    "notebook-folder": (["mse.ipynb/x"], "where the notebook itself goes"),
+    "long-path": (["/".join(["d" * 200] * 6)], "at most 1024 are accepted"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PATH_ODDITIES))
+def test_path_oddities_end_in_a_result(mse: Exercise, tmp_path: Path, case: str) -> None:
+    names, message = PATH_ODDITIES[case]
+    path = tmp_path / "sub.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(mse.solution_path, "mse.ipynb")
+        for name in names:
+            archive.writestr(name, b"x")
+    result = grade(exercise=mse, submission=path, sandbox=LocalSandbox())
+    assert [p.code for p in result.problems] == [ProblemCode.SUBMISSION_REFUSED]
+    assert message in result.problems[0].message
+    assert result.score == 0 and all(t.status == "error" for t in result.tests)
+
+
+def test_a_non_utf8_name_ends_in_a_result(mse: Exercise, tmp_path: Path) -> None:
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "mse.ipynb").write_bytes(mse.solution_path.read_bytes())
+    Path(os.fsdecode(bytes(folder) + b"/caf\xe9.csv")).write_bytes(b"1")
+    result = grade(exercise=mse, submission=folder, sandbox=LocalSandbox())
+    assert [p.code for p in result.problems] == [ProblemCode.SUBMISSION_REFUSED]
+    assert "is not UTF-8" in result.problems[0].message
+
+
+# -- the CLI, with the grading process tree's peak memory measured ---------------------------
+
+def _cli_grade(submission: Path, out: Path, *extra: str) -> tuple[int, dict[str, Any], int]:
+    """Run ``autograder grade`` and sample the RSS of it and all its descendants."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autograder", "grade", "mse", str(submission), "--sandbox",
+         "local", "--out", str(out), *extra], env=env, cwd=REPO,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        root = psutil.Process(process.pid)
+        while not done.wait(0.02):
+            try:
+                tree = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            total = 0
+            for member in tree:
+                try:
+                    total += member.memory_info().rss
+                except psutil.NoSuchProcess:
+                    continue
+            peak[0] = max(peak[0], total)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = process.communicate(timeout=600)
+    done.set()
+    sampler.join()
+    assert b"Traceback" not in stderr, stderr.decode(errors="replace")[-3000:]
+    return process.returncode, json.loads(out.read_text(encoding="utf-8")), peak[0]
+
+
+@pytest.fixture(scope="module")
+def honest_peak(tmp_path_factory: pytest.TempPathFactory, mse: Exercise) -> int:
+    folder = tmp_path_factory.mktemp("honest")
+    code, result, peak = _cli_grade(mse.solution_path, folder / "result.json", "--mode",
+                                    "fast")
+    assert code == 0 and result["score"] == result["max_score"]
+    return peak
+
+
+def _huge_cell_notebook(mse: Exercise, megabytes: float) -> nbformat.NotebookNode:
+    """The solution plus a cell of ``megabytes`` of list literal (tokens that make
+    ``ast.parse`` build millions of nodes), marked as training so the fast mode's kernel
+    skips it: only the judge's static reading meets it."""
+    count = int(megabytes * 2**20 / 2)
+    cell = nbformat.v4.new_code_cell("x = [" + "0," * count + "]")
+    cell.metadata["autograder"] = {"role": "training"}
+    notebook = solution_with(mse, {})
+    notebook.cells.append(cell)
+    return notebook
+
+
+@pytest.mark.slow
+def test_a_huge_cell_fails_the_vectorization_checks_within_memory(
+        mse: Exercise, tmp_path: Path, honest_peak: int) -> None:
+    path = tmp_path / "mse.ipynb"
+    nbformat.write(_huge_cell_notebook(mse, 18.8), path)
+    assert path.stat().st_size < 20 * 2**20  # under the notebook size limit
+    code, result, peak = _cli_grade(path, tmp_path / "result.json", "--mode", "fast")
+    assert code == 0
+    vectorized = {t["name"]: t for t in result["tests"] if "vectorized" in t["name"]}
+    assert vectorized and all(t["status"] == "failed" for t in vectorized.values())
+    for test in vectorized.values():
+        assert "is 18.8 MB; the grader reads at most 1 MB of source" in test["output"]
+    assert any(p["code"] == "source-too-large" for p in result["problems"])
+    assert peak < honest_peak + MEMORY_BOUND, (peak / 2**20, honest_peak / 2**20)
+
+
+@pytest.mark.slow
+def test_header_bombs_and_huge_integers_end_in_a_result_within_memory(
+        mse: Exercise, tmp_path: Path, honest_peak: int) -> None:
+    bomb = (ARRAY, _npz({"a0.npy": _npy_header((2**40,)) + b"\0" * 64}), "over the")
+    huge = (_record(value={"__int__": "9" * 5000}, seconds={"__int__": "9" * 400}), EMPTY,
+            "short decimal")
+    forgeries = {i: bomb if i % 2 else huge for i in range(7)}
+    path = tmp_path / "mse.ipynb"
+    nbformat.write(solution_with(mse, {}, extra_cells=[forging_cell(forgeries)]), path)
+    code, data, peak = _cli_grade(path, tmp_path / "result.json", "--mode", "fast")
+    assert code == 0
+    _check_forged(GradeResult.from_dict(data), forgeries)
+    assert peak < honest_peak + MEMORY_BOUND, (peak / 2**20, honest_peak / 2**20)
+
+
+# -- the Docker sandbox ----------------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_forgeries_in_the_docker_sandbox_end_in_specific_results(mse: Exercise,
+                                                                 tmp_path: Path) -> None:
+    from tests.docker_support import connect
+
+    box = connect()
+    try:
+        notebook = solution_with(mse, {}, extra_cells=[PLANT_CELL, forging_cell(FORGERIES_A)])
+        result = _grade(box, mse, notebook, tmp_path)
+    finally:
+        box.close()
+    _check_forged(result, FORGERIES_A)
+
+
+def test_the_protocol_imports_without_the_judge_or_tensorflow() -> None:
+    # Imported inside the student's kernel too: NumPy and the standard library only.
+    code = ("import sys, autograder.protocol.call, autograder.protocol.execution, "
+            "autograder.protocol.actions, autograder.protocol.done; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'autograder.judge') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO)}, check=True)
+    assert out.stdout.strip() == "[]"
