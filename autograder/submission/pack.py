@@ -21,6 +21,15 @@ class PackError(ValueError):
     """The submission cannot be packed; the message says what to do."""
 
 
+def present_name(folder: Path, name: str) -> str:
+    """``name``, or for a missing ``model.keras`` the ``model.h5`` saved in its place (the
+    graders accept either format)."""
+    path = folder / name
+    if path.suffix == ".keras" and not path.is_file() and path.with_suffix(".h5").is_file():
+        return path.with_suffix(".h5").name
+    return name
+
+
 def check_required(notebook: Path, required: list[str], *, max_file_mb: float = MAX_FILE_MB,
                    stale_after_s: float = STALE_AFTER_S) -> list[str]:
     """Every problem with the notebook and the required files (empty when all is well)."""
@@ -29,7 +38,7 @@ def check_required(notebook: Path, required: list[str], *, max_file_mb: float = 
         return [f"{notebook.name} was not found in {notebook.parent}: save the notebook "
                 "(File → Save) and run this again from its folder."]
     saved = notebook.stat().st_mtime
-    for name in required:
+    for name in (present_name(notebook.parent, n) for n in required):
         path = notebook.parent / name
         if not path.is_file():
             problems.append(f"{name} is missing: run the cell that saves it, then pack again.")
@@ -59,7 +68,7 @@ def pack(notebook: Path, required: list[str], out: Path, *, max_file_mb: float =
     temporary = out.with_name(out.name + ".part")
     with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.write(notebook, notebook.name)
-        for name in required:
+        for name in (present_name(notebook.parent, n) for n in required):
             archive.write(notebook.parent / name, Path(name).as_posix())
     os.replace(temporary, out)
     return out

@@ -18,7 +18,13 @@ from autograder.judge.artifacts import (
     load_student_model,
     minmax_transform,
 )
-from autograder.judge.models import LoadedModel, binary_accuracy, predict
+from autograder.judge.model_checks import (
+    HIDDEN_ACTIVATIONS,
+    expect_input,
+    expect_no_batch_norm,
+    saved_model,
+)
+from autograder.judge.models import binary_accuracy, predict
 
 grader = Grader("admission")
 
@@ -53,28 +59,42 @@ def _scaler(ctx: JudgeContext) -> FittedObject:
     return fitted_attributes(ctx, "scaler")
 
 
-def _expect_classifier(loaded: LoadedModel, hidden: list[int]) -> None:
-    summary = loaded.summary
-    dense = summary.of_type("Dense")
-    if summary.layer_types != ["Dense"] * (len(hidden) + 1):
-        raise Fail(f"{loaded.file_name} has layers {summary.layer_types}; expected "
-                   f"{len(hidden) + 1} Dense layers.")
-    units = [layer.units for layer in dense]
+def _expect_classifier(ctx: JudgeContext, call_id: str, hidden: list[int]) -> str:
+    """Dense layers of ``hidden`` units (non-linear) then Dense(1, sigmoid) on two inputs,
+    however written: Sequential or functional, separate Activation layers, Dropout (inert
+    at inference); BatchNormalization only in the network with hidden layers."""
+    model = saved_model(ctx, call_id)
+    architecture = model.architecture
+    shown = architecture.describe()
+    if architecture.kinds != ["Dense"] * (len(hidden) + 1):
+        raise Fail(f"{model.file_name} is {shown}; expected {len(hidden) + 1} Dense layers "
+                   f"({' → '.join(f'Dense({u})' for u in [*hidden, 1])}).")
+    units = [layer.units for layer in architecture.layers]
     if units != [*hidden, 1]:
-        raise Fail(f"{loaded.file_name}'s Dense layers have {units} units; expected "
+        raise Fail(f"{model.file_name}'s Dense layers have {units} units; expected "
                    f"{[*hidden, 1]}.")
-    if dense[-1].activation != "sigmoid":
-        raise Fail(f"{loaded.file_name}'s output activation is {dense[-1].activation!r}; a "
-                   "binary classifier ends in a sigmoid.")
-    if summary.input_shape != (None, 2):
-        raise Fail(f"{loaded.file_name} takes inputs of shape {summary.input_shape}; expected "
-                   "(None, 2): two exam scores.")
+    for layer in architecture.layers[:-1]:
+        if layer.activation not in HIDDEN_ACTIVATIONS:
+            raise Fail(f"The hidden layer {layer.describe()} has no non-linear activation, so "
+                       "the network can only draw a straight boundary; use "
+                       "activation=\"relu\".")
+    output = architecture.layers[-1]
+    if output.activation != "sigmoid":
+        raise Fail(f"{model.file_name}'s output layer is {output.describe()}; a binary "
+                   "classifier ends in Dense(1, activation=\"sigmoid\").")
+    if not hidden:
+        expect_no_batch_norm(model, "logistic regression is the sigmoid neuron alone.")
+    expect_input(model, (None, 2), "two exam scores")
+    return f"{model.file_name} is {shown}."
 
 
 def _held_out_accuracy(ctx: JudgeContext, call_id: str) -> str:
     loaded = load_student_model(ctx, call_id)
     scores, admitted = _table(HELDOUT_CSV)
-    accuracy = binary_accuracy(loaded, minmax_transform(_scaler(ctx), scores), admitted)
+    # A linear output trained with BinaryCrossentropy(from_logits=True) decides at 0.
+    threshold = 0.0 if saved_model(ctx, call_id).architecture.logits else 0.5
+    accuracy = binary_accuracy(loaded, minmax_transform(_scaler(ctx), scores), admitted,
+                               threshold=threshold)
     correct = round(accuracy * len(admitted))
     if accuracy < ACCURACY_THRESHOLD - 1e-9:
         raise Fail(f"{loaded.file_name} classifies {correct} of the {len(admitted)} applicants "
@@ -95,8 +115,8 @@ def scaler_numbers(ctx: JudgeContext) -> None:
 
 
 @grader.test("admission-simple.keras is one sigmoid neuron on two inputs", points=1)
-def simple_architecture(ctx: JudgeContext) -> None:
-    _expect_classifier(load_student_model(ctx, "simple"), [])
+def simple_architecture(ctx: JudgeContext) -> str:
+    return _expect_classifier(ctx, "simple", [])
 
 
 @grader.test("admission-simple.keras: held-out accuracy of at least 85%", points=2,
@@ -107,8 +127,8 @@ def simple_accuracy(ctx: JudgeContext) -> str:
 
 @grader.test("admission.keras has hidden layers of 8 and 4 units and a sigmoid output",
              points=1)
-def enhanced_architecture(ctx: JudgeContext) -> None:
-    _expect_classifier(load_student_model(ctx, "enhanced"), [8, 4])
+def enhanced_architecture(ctx: JudgeContext) -> str:
+    return _expect_classifier(ctx, "enhanced", [8, 4])
 
 
 @grader.test("admission.keras: held-out accuracy of at least 85%", points=3,
@@ -122,6 +142,8 @@ def consistent_predictions(ctx: JudgeContext) -> str:
     loaded = load_student_model(ctx, "enhanced")
     pairs = np.array([ctx.args(f"decide_{i}") for i in range(CONSISTENCY_QUERIES)])
     probabilities = predict(loaded, minmax_transform(_scaler(ctx), pairs)).reshape(-1)
+    if saved_model(ctx, "enhanced").architecture.logits:
+        probabilities = 1 / (1 + np.exp(-probabilities))
     checked = 0
     for index, (pair, probability) in enumerate(zip(pairs, probabilities, strict=True)):
         answer = ctx.value(f"decide_{index}")

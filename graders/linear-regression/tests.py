@@ -14,6 +14,7 @@ import numpy as np
 
 from autograder.judge import Fail, Grader, JudgeContext, Plan, as_scalar, expect_array
 from autograder.judge.artifacts import fitted_attributes, load_student_model
+from autograder.judge.model_checks import expect_input, expect_no_batch_norm, saved_model
 from autograder.judge.models import LoadedModel, dense_weights
 
 grader = Grader("linear-regression")
@@ -61,18 +62,21 @@ def _variable(ctx: JudgeContext, call_id: str, size: int) -> np.ndarray:
     return value.reshape(-1).astype(float)
 
 
-def _single_neuron(loaded: LoadedModel, inputs: int) -> None:
-    summary = loaded.summary
-    if summary.layer_types != ["Dense"]:
-        raise Fail(f"{loaded.file_name} has layers {summary.layer_types}; the exercise asks "
-                   "for exactly one Dense layer.")
-    layer = summary.layers[0]
-    if layer.units != 1 or layer.activation not in (None, "linear"):
-        raise Fail(f"{loaded.file_name}'s Dense layer has {layer.units} units and activation "
-                   f"{layer.activation!r}; a linear neuron has 1 unit and no activation.")
-    if summary.input_shape != (None, inputs):
-        raise Fail(f"{loaded.file_name} takes inputs of shape {summary.input_shape}; expected "
-                   f"(None, {inputs}).")
+def _single_neuron(ctx: JudgeContext, call_id: str, inputs: int) -> None:
+    """One Dense(1) with no activation, however it was written (Sequential or functional,
+    an explicit `Activation("linear")`, a Dropout that is inert at inference)."""
+    model = saved_model(ctx, call_id)
+    layers = model.architecture.layers
+    if [layer.kind for layer in layers] != ["Dense"]:
+        raise Fail(f"{model.file_name} is {model.architecture.describe()}; the exercise asks "
+                   "for exactly one Dense layer, keras.layers.Dense(units=1).")
+    neuron = layers[0]
+    if neuron.units != 1 or not neuron.linear:
+        raise Fail(f"{model.file_name}'s layer is {neuron.describe()}; a linear neuron has 1 "
+                   "unit and no activation: keras.layers.Dense(units=1).")
+    expect_no_batch_norm(model, "the neuron's weights would then no longer be the slope "
+                                "and intercept of the line.")
+    expect_input(model, (None, inputs), f"{inputs} feature column{'s' * (inputs > 1)}")
 
 
 def _weights(loaded: LoadedModel) -> tuple[np.ndarray, float]:
@@ -89,7 +93,7 @@ def line_predictions(ctx: JudgeContext) -> str:
 
 @grader.test("line.keras is one Dense(1) neuron on one input", points=1)
 def line_architecture(ctx: JudgeContext) -> None:
-    _single_neuron(load_student_model(ctx, "line_model"), 1)
+    _single_neuron(ctx, "line_model", 1)
 
 
 @grader.test("line.keras learned w ≈ 2 and b ≈ 1", points=2,
@@ -97,8 +101,9 @@ def line_architecture(ctx: JudgeContext) -> None:
 def line_weights(ctx: JudgeContext) -> str:
     kernel, bias = _weights(load_student_model(ctx, "line_model"))
     if abs(kernel[0] - 2) > 0.1 or abs(bias - 1) > 0.3:
-        raise Fail(f"The saved neuron has w = {kernel[0]:.3f}, b = {bias:.3f}; it should have "
-                   "found w ≈ 2, b ≈ 1. Train longer, or check the table and learning rate.")
+        raise Fail(f"The saved neuron has w = {kernel[0]:.4f}, b = {bias:.4f}; it should have "
+                   "found w ≈ 2 (± 0.1), b ≈ 1 (± 0.3). Train longer, or check the table and "
+                   "learning rate.")
     return f"w = {kernel[0]:.4f}, b = {bias:.4f}."
 
 
@@ -115,13 +120,14 @@ def house_predictions(ctx: JudgeContext) -> str:
 
 @grader.test("house_prices.keras is one neuron with the best-fit weights", points=2)
 def house_weights(ctx: JudgeContext) -> str:
+    _single_neuron(ctx, "house_model", 1)
     loaded = load_student_model(ctx, "house_model")
-    _single_neuron(loaded, 1)
     slope, intercept = least_squares(HOUSE_SIZES, HOUSE_PRICES)
     kernel, bias = _weights(loaded)
     if abs(kernel[0] - slope) > 0.1 or abs(bias - intercept) > 0.3:
-        raise Fail(f"The saved neuron has w = {kernel[0]:.3f}, b = {bias:.3f}; the line that "
-                   "fits the house-price table best has a different slope or intercept.")
+        raise Fail(f"The saved neuron has w = {kernel[0]:.4f}, b = {bias:.4f}; the line that "
+                   f"fits the house-price table best has w = {slope:.4f}, b = {intercept:.4f} "
+                   "(± 0.1, ± 0.3). Train longer or check the learning rate.")
     return f"w = {kernel[0]:.4f}, b = {bias:.4f} (best fit {slope:.4f}, {intercept:.4f})."
 
 
@@ -135,21 +141,37 @@ def housing_scaler(ctx: JudgeContext) -> None:
 
 @grader.test("housing.keras is one Dense(1) neuron on two inputs", points=1)
 def housing_architecture(ctx: JudgeContext) -> None:
-    _single_neuron(load_student_model(ctx, "housing_model"), 2)
+    _single_neuron(ctx, "housing_model", 2)
 
 
-@grader.test("housing: predict_price agrees with a linear fit of the data (within 3%)",
-             points=2)
+# How far plausible training lands from least squares (max relative error of predict_price
+# over 200 houses in the data's range, 3 seeds each; benchmarks in docs/keras-models.md):
+#   the notebook's stream, full batch, lr 0.5, 500 steps ....................... 0.005–0.07 %
+#   plain fit(epochs=500), mini-batches of 32, the notebook's lr 0.5 ........... 4.9–15.1 %
+#   plain fit(epochs=500), mini-batches of 32, lr 0.1 .......................... 2.3–21.7 %
+#   plain fit(epochs=500), mini-batches of 32, the slides' lr 0.02 (too slow) .. 15–154 %
+# Mini-batch SGD at a large step keeps jumping around the optimum, so 3 % failed students who
+# followed the slides; 20 % accepts the notebook's settings either way and still refuses
+# unscaled inputs, a forgotten inverse_transform or an untrained model (all ≥ 50 % off).
+PRICE_RTOL = 0.20
+
+
+@grader.test(f"housing: predict_price agrees with a linear fit of the data (within "
+             f"{PRICE_RTOL:.0%})", points=2)
 def housing_prices(ctx: JudgeContext) -> str:
     features, price = _housing()
     weights = least_squares(features, price)
+    worst = 0.0
     for index in range(PRICE_QUERIES):
         call_id = f"price_{index}"
         size, bedrooms = ctx.args(call_id)
         expected = float(weights @ np.array([size, bedrooms, 1.0]))
         got = as_scalar(ctx.value(call_id), f"predict_price({size:g}, {bedrooms:g})")
-        if not np.isclose(got, expected, rtol=0.03):
+        error = abs(got - expected) / abs(expected)
+        if not error <= PRICE_RTOL:
             raise Fail(f"predict_price({size:g}, {bedrooms:g}) is {got:,.0f}; a linear fit of "
-                       f"housing.csv gives about {expected:,.0f}. Did you scale the inputs "
-                       "with x_scaler and un-scale the prediction with y_scaler?")
-    return f"{PRICE_QUERIES} prices within 3% of the least-squares fit."
+                       f"housing.csv gives {expected:,.0f} ({error:.1%} off, more than "
+                       f"{PRICE_RTOL:.0%}). Did you scale the inputs with x_scaler and "
+                       "un-scale the prediction with y_scaler?")
+        worst = max(worst, error)
+    return f"{PRICE_QUERIES} prices within {worst:.1%} of the least-squares fit."

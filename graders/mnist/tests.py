@@ -8,12 +8,11 @@ import numpy as np
 from autograder.judge import Fail, Grader, JudgeContext, Plan, expect_array
 from autograder.judge.heldout_models import (
     Threshold,
-    add_dense_network_test,
     add_heldout_accuracy_test,
     add_model_loads_test,
-    add_sparse_loss_test,
     scaled,
 )
+from autograder.judge.model_checks import add_dense_network_test, add_ten_class_loss_test
 
 grader = Grader("mnist")
 
@@ -46,7 +45,7 @@ add_model_loads_test(grader, LOADS)
 add_dense_network_test(grader, requires=(LOADS,))
 
 
-add_sparse_loss_test(grader, requires=(LOADS,))
+add_ten_class_loss_test(grader, requires=(LOADS,))
 
 
 add_heldout_accuracy_test(grader, dataset="mnist", threshold=THRESHOLD, prepare=scaled,
