@@ -45,11 +45,22 @@ def expect_number(value: Any, what: str) -> float:
     return as_scalar(value, what)
 
 
+def distinct_digits(number: float, other: float) -> str:
+    """``number`` with enough significant digits to show how it differs from ``other``
+    (4.9999989, not 5)."""
+    for digits in range(6, 18):
+        text = f"{number:.{digits}g}"
+        if text != f"{other:.{digits}g}":
+            return text
+    return repr(number)
+
+
 def expect_close(actual: Any, expected: float, what: str, *, rtol: float = 1e-6,
                  atol: float = 1e-9) -> None:
     number = as_scalar(actual, what)
     if not np.isclose(number, expected, rtol=rtol, atol=atol):
-        raise Fail(f"{what} is {number:.6g}, which is not the expected value.")
+        raise Fail(f"{what} is {distinct_digits(number, expected)}, which is not the "
+                   "expected value.")
 
 
 def expect_array(actual: Any, expected: np.ndarray, what: str, *, rtol: float = 1e-6,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from autograder.judge.context import JudgeContext
-from autograder.judge.vectorization import judge_vectorization
+from autograder.judge.vectorization import Check, Inputs, WorkPlan, judge_vectorization
 from autograder.results import TestResult, Visibility
 
 
@@ -33,12 +33,14 @@ class PlannedCall:
     repeat: int = 1
     keep_value: bool = True
     timeout_s: float = 10.0
+    count_work: bool = False  # count the call's Python-level events (vectorization)
 
     def to_plain(self) -> dict[str, Any]:
         return {
             "id": self.id, "kind": self.kind, "function": self.function,
             "args": list(self.args), "kwargs": self.kwargs, "repeat": self.repeat,
             "keep_value": self.keep_value, "timeout_s": self.timeout_s,
+            "count_work": self.count_work,
         }
 
 
@@ -50,12 +52,14 @@ class Plan:
     calls: list[PlannedCall] = field(default_factory=list)
 
     def call(self, call_id: str, function: str, *args: Any, repeat: int = 1,
-             keep_value: bool = True, timeout_s: float = 10.0, **kwargs: Any) -> None:
+             keep_value: bool = True, timeout_s: float = 10.0, count_work: bool = False,
+             **kwargs: Any) -> None:
         """Ask the probe to call the student's ``function(*args, **kwargs)``."""
         if any(c.id == call_id for c in self.calls):
             raise ValueError(f"duplicate probe call id {call_id!r}")
         self.calls.append(PlannedCall(call_id, function, args, kwargs, repeat=repeat,
-                                      keep_value=keep_value, timeout_s=timeout_s))
+                                      keep_value=keep_value, timeout_s=timeout_s,
+                                      count_work=count_work))
 
     def action(self, call_id: str, kind: str, *args: Any, **kwargs: Any) -> None:
         """Ask the probe for a built-in action of ``kind`` (see autograder.runner.probe)."""
@@ -99,20 +103,24 @@ class Grader:
             return fn
         return register
 
-    def vectorization(self, function: str, *, points: float, small: str, large: str,
-                      requires: tuple[str, ...], max_loop_depth: int = 0,
+    def vectorization(self, function: str, *, points: float, inputs: Inputs, check: Check,
+                      requires: tuple[str, ...], iteration_param: int | None = None,
                       name: str | None = None) -> None:
-        """Award points when ``function`` has no per-sample loop, judged from its source
-        and from how its running time grows between the probe calls ``small`` and ``large``."""
+        """Award points when ``function`` runs no Python loop over samples: judged from
+        every piece of code it can run in the notebook's source, and confirmed by counting
+        its Python-level work on ``inputs(rng, m)`` at two sizes (each value checked with
+        ``check``). ``iteration_param`` is the position of the parameter whose
+        ``for _ in range(...)`` loop the exercise allows (gradient descent's steps)."""
+        work = WorkPlan(function, inputs, check, iteration_param)
+        self._planners.append(work.add_calls)
 
-        def check(ctx: JudgeContext) -> str | None:
-            verdict = judge_vectorization(ctx, function, small=small, large=large,
-                                          max_loop_depth=max_loop_depth)
+        def run(ctx: JudgeContext) -> str | None:
+            verdict = judge_vectorization(ctx, work)
             if not verdict.vectorized:
                 raise Fail(verdict.message)
             return verdict.message
 
-        self.test(name or f"{function} is vectorized", points=points, requires=requires)(check)
+        self.test(name or f"{function} is vectorized", points=points, requires=requires)(run)
 
     # -- running ---------------------------------------------------------------------------
     @property

@@ -23,6 +23,16 @@ def parse_python(text: str) -> ast.Module:
         return ast.parse(text)
 
 
+# Cell magics whose body IPython runs as Python in the kernel; any other cell magic
+# (%%writefile, %%bash, %%html…) makes the body something else, so its defs never run.
+PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
+
+
+def _cell_magic(source: str) -> str | None:
+    first = source.lstrip().split("\n", 1)[0]
+    return first[2:].split(maxsplit=1)[0] if first.startswith("%%") and len(first) > 2 else None
+
+
 def _python_lines(source: str) -> str:
     # IPython magics and shell escapes are not Python; blank them so line numbers hold.
     lines = []
@@ -32,14 +42,26 @@ def _python_lines(source: str) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class ParsedCell:
+    index: int  # position among all the notebook's cells
+    tree: ast.Module
+    lines: tuple[str, ...]  # the cell's text, for quoting a line in a message
+    magics: tuple[tuple[int, str], ...]  # (line, text) of IPython magics and shell escapes
+
+
 @dataclass
 class NotebookSource:
     """Top-level function definitions found in a notebook's code cells (the last one wins,
-    as it would in the kernel)."""
+    as it would in the kernel), and every parsed cell for the closure analysis."""
 
     functions: dict[str, ast.FunctionDef] = field(default_factory=dict)
     unparsable_cells: list[int] = field(default_factory=list)
     oversized_cells: dict[int, str] = field(default_factory=dict)  # index → why not read
+    cells: list[ParsedCell] = field(default_factory=list)
+    # (cell index, magic name, text) of cells run by a non-Python cell magic
+    foreign_cells: list[tuple[int, str, str]] = field(default_factory=list)
+    unparsable_text: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def from_notebook(cls, notebook: dict[str, Any]) -> NotebookSource:
@@ -57,11 +79,21 @@ class NotebookSource:
                 found.oversized_cells[index] = _too_large(index, size, parsed)
                 continue
             parsed += size
+            source = str(source)
+            magic = _cell_magic(source)
+            if magic is not None and magic not in PYTHON_CELL_MAGICS:
+                found.foreign_cells.append((index, magic, source))
+                continue
             try:
-                tree = parse_python(_python_lines(str(source)))
+                tree = parse_python(_python_lines(source))
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 found.unparsable_cells.append(index)
+                found.unparsable_text[index] = source
                 continue
+            lines = tuple(source.splitlines())
+            magics = tuple((number, line.strip()) for number, line in enumerate(lines, 1)
+                           if line.lstrip().startswith(("%", "!")))
+            found.cells.append(ParsedCell(index, tree, lines, magics))
             for node in tree.body:
                 if isinstance(node, ast.FunctionDef):
                     found.functions[node.name] = node

@@ -1,134 +1,139 @@
-"""Is a function vectorized? Judged from outside the kernel, two ways:
+"""Is a function vectorized? Judged from outside the kernel, in two steps.
 
-* statically, from its source: loops (and comprehensions, ``map``, ``np.vectorize``…)
-  nested deeper than the exercise allows, following helper functions it calls;
-* dynamically, from the probe's timings: next to each timed call the probe times one
-  NumPy pass over the same input. A vectorized function costs a few such passes; a
-  per-sample Python loop costs hundreds, and its time grows in step with the number of
-  samples. Comparing with a pass timed alongside keeps the verdict steady on a busy machine.
+1. **Static evidence decides** (static_closure.py): everything the function can run is
+   read from the notebook's source; any Python-level loop in it (``for``, ``while``, a
+   comprehension, ``map``, ``np.vectorize``, builtin ``sum`` over an array, recursion…)
+   fails with the line that shows it, and code the judge cannot read (``exec``, a module
+   the notebook wrote, ``getattr`` on a string…) fails as "cannot be verified".
+2. **Dynamic evidence confirms** (runner/work_count.py): the probe calls the function on
+   fresh random inputs at two sizes and counts the Python-level events (calls and lines)
+   each call executes. Vectorized code does the same work in Python whatever the number
+   of samples; a loop over samples that escaped the static reading does more with every
+   sample. Each call's value is checked against the reference too, and a call that
+   removed or watched the counting harness makes the verdict "cannot be verified".
 
-Either sign of a per-sample loop costs the vectorization points; correct ``np.sum``,
-``@`` or ``.T @`` implementations pass both.
+Nothing here measures time, so the verdict is the same on an idle and on a busy machine.
 """
 
 from __future__ import annotations
 
-import ast
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from autograder.judge.static_closure import Finding, FindingKind, find_python_loop
+from autograder.protocol.status import CallStatus
 
 if TYPE_CHECKING:
     from autograder.judge.context import JudgeContext
-    from autograder.judge.source import NotebookSource
+    from autograder.judge.framework import Plan
 
-# Calls that hide a Python-level loop over their argument's elements.
-LOOPING_CALLS = {"map", "filter", "vectorize", "apply_along_axis", "frompyfunc", "fromiter"}
-# A vectorized function costs a few NumPy passes over its input; a per-sample loop, hundreds.
-BASELINE_RATIO_LIMIT = 40.0
-# Share of the size ratio that the time ratio must reach to count as linear growth.
-LINEAR_GROWTH_SHARE = 0.25
+# Sizes of the counted calls: small enough that a traced per-sample loop stays cheap,
+# far enough apart that one Python line per sample stands out.
+WORK_SIZES = (40, 320)
+WORK_REPEATS = 2  # fresh random inputs per size
+# Extra events per extra sample that mark a loop. A loop over samples executes at least
+# one line per sample (usually three or more); vectorized code adds none (measured: the
+# four solutions' counts are identical at both sizes).
+EVENTS_PER_SAMPLE = 0.5
+
+Inputs = Callable[[np.random.Generator, int], tuple[Any, ...]]
+# None when the value is right for the inputs, else a sentence saying what is wrong.
+Check = Callable[[tuple[Any, ...], Any], str | None]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Verdict:
     vectorized: bool
     message: str
 
 
-def _call_name(node: ast.Call) -> str:
-    func = node.func
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return ""
+@dataclass(frozen=True)
+class WorkPlan:
+    """How to measure a function's work: inputs of ``m`` samples, and a value check."""
+
+    function: str
+    inputs: Inputs
+    check: Check
+    iteration_param: int | None = None  # position of the parameter of an allowed loop
+
+    def call_id(self, size: int, repeat: int) -> str:
+        return f"{self.function}__work_{size}_{repeat}"
+
+    def add_calls(self, plan: Plan) -> None:
+        for size in WORK_SIZES:
+            for repeat in range(WORK_REPEATS):
+                plan.call(self.call_id(size, repeat), self.function,
+                          *self.inputs(plan.rng, size), count_work=True)
 
 
-class _LoopDepth(ast.NodeVisitor):
-    """Deepest nesting of loops, counting into helper functions defined in the notebook."""
-
-    def __init__(self, source: NotebookSource, visiting: frozenset[str]) -> None:
-        self.source = source
-        self.visiting = visiting
-        self.depth = 0
-        self.deepest = 0
-        self.where = ""
-
-    def _loop(self, node: ast.AST, what: str) -> None:
-        self.depth += 1
-        if self.depth > self.deepest:
-            self.deepest, self.where = self.depth, f"{what} on line {getattr(node, 'lineno', '?')}"
-        self.generic_visit(node)
-        self.depth -= 1
-
-    def visit_For(self, node: ast.For) -> None:
-        self._loop(node, "a for loop")
-
-    def visit_While(self, node: ast.While) -> None:
-        self._loop(node, "a while loop")
-
-    def _comprehension(self, node: ast.AST) -> None:
-        self._loop(node, "a comprehension")
-
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
-
-    def visit_Call(self, node: ast.Call) -> None:
-        name = _call_name(node)
-        if name in LOOPING_CALLS:
-            self._loop(node, f"`{name}(...)`")
-            return
-        helper = self.source.function(name) if isinstance(node.func, ast.Name) else None
-        if helper is not None and name not in self.visiting:
-            inner = _LoopDepth(self.source, self.visiting | {name})
-            inner.visit(helper)
-            if self.depth + inner.deepest > self.deepest:
-                self.deepest = self.depth + inner.deepest
-                self.where = f"{inner.where} in `{name}`"
-        self.generic_visit(node)
+ADVICE = "Replace the loop with NumPy array operations (`@`, `np.sum(..., axis=...)`, " \
+         "broadcasting)."
 
 
-def static_loop_depth(source: NotebookSource, function: str) -> tuple[int, str] | None:
-    node = source.function(function)
-    if node is None:
-        return None
-    visitor = _LoopDepth(source, frozenset({function}))
-    for statement in node.body:
-        visitor.visit(statement)
-    return visitor.deepest, visitor.where
+def _static_message(function: str, finding: Finding, iteration_param: int | None) -> str:
+    where = finding.location()
+    at = f" ({where})" if where else ""
+    inside = f" in `{finding.via[-1]}`, which `{function}` calls" \
+        if finding.via and finding.via[-1] != function else ""
+    if finding.kind is FindingKind.MISSING:
+        return (f"Could not find `{function}` in your notebook's code cells, so its "
+                "vectorization could not be checked.")
+    if finding.kind is FindingKind.UNREAD:
+        return finding.what
+    if finding.kind is FindingKind.UNVERIFIABLE:
+        return (f"The vectorization of `{function}` cannot be verified: it relies on "
+                f"{finding.what}{inside}{at}, code the grader cannot read. Write it with "
+                "NumPy operations in the notebook's own cells.")
+    allowed = ("only the loop over iterations (`for _ in range(iterations)`) in the function "
+               "itself" if iteration_param is not None else "no Python loops")
+    return (f"`{function}` uses {finding.what}{inside}{at}; a vectorized version has "
+            f"{allowed}. {ADVICE}")
 
 
-def judge_vectorization(ctx: JudgeContext, function: str, *, small: str, large: str,
-                        max_loop_depth: int) -> Verdict:
-    if ctx.source.unread_reason():  # a cell not read may redefine the function
-        return Verdict(False, ctx.source.unread_reason())
-    found = static_loop_depth(ctx.source, function)
-    if found is None:
-        return Verdict(False, f"Could not find `def {function}(...)` in your notebook's code "
-                              "cells, so its vectorization could not be checked.")
-    depth, where = found
-    if depth > max_loop_depth:
-        allowed = ("no loops" if max_loop_depth == 0
-                   else f"at most {max_loop_depth} loop level (over iterations, not samples)")
-        return Verdict(False, f"`{function}` uses {where}; a vectorized version needs {allowed}. "
-                              "Replace the loop over samples with NumPy array operations "
-                              "(`@`, `np.sum`, broadcasting).")
-    timed_small, timed_large = ctx.outcome(small), ctx.outcome(large)
-    t_small, t_large = timed_small.seconds, timed_large.seconds
-    baseline = timed_large.baseline_seconds
-    if not (t_small and t_large and baseline):
-        return Verdict(False, f"`{function}` could not be timed, so its vectorization could "
-                              "not be confirmed.")
-    m_small, m_large = _samples(ctx, small), _samples(ctx, large)
-    growth = t_large / t_small
-    passes = t_large / baseline
-    if passes > BASELINE_RATIO_LIMIT and growth > LINEAR_GROWTH_SHARE * m_large / m_small:
-        return Verdict(False, f"On {m_large} samples `{function}` took as long as {passes:.0f} "
-                              f"NumPy passes over its input, and {growth:.0f}× longer than on "
-                              f"{m_small} samples: it behaves like a Python loop over samples.")
-    # The same words on every run: a passing verdict must not vary with machine load.
-    return Verdict(True, f"No per-sample loop in `{function}`.")
+def judge_vectorization(ctx: JudgeContext, work: WorkPlan) -> Verdict:
+    function = work.function
+    unread = ctx.source.unread_reason()
+    finding = Finding(FindingKind.UNREAD, unread) if unread else find_python_loop(
+        ctx.source, function, iteration_param=work.iteration_param)
+    if finding is not None:
+        return Verdict(False, _static_message(function, finding, work.iteration_param))
+    counts: dict[int, list[int]] = {}
+    for size in WORK_SIZES:
+        for repeat in range(WORK_REPEATS):
+            call_id = work.call_id(size, repeat)
+            outcome = ctx.outcome(call_id)
+            if outcome.status is not CallStatus.OK:
+                return Verdict(False, f"`{function}` could not be run on {size} random "
+                                      f"samples ({outcome.error or outcome.status.value}), so "
+                                      "its vectorization could not be confirmed.")
+            wrong = work.check(ctx.args(call_id), outcome.value)
+            if wrong is not None:
+                return Verdict(False, f"On {size} random samples `{function}` {wrong}; a "
+                                      "vectorized answer must also be right.")
+            events, intact, note = _work(outcome.extra)
+            if not intact or events is None:
+                why = note or "the grader's count of its work did not come back"
+                return Verdict(False, f"The vectorization of `{function}` cannot be verified: "
+                                      f"{why}. Leave the interpreter's tracing and the call "
+                                      "stack alone.")
+            counts.setdefault(size, []).append(events)
+    small, large = WORK_SIZES
+    extra = min(counts[large]) - max(counts[small])
+    if extra > EVENTS_PER_SAMPLE * (large - small):
+        return Verdict(False, f"`{function}` executed {extra} more Python steps on {large} "
+                              f"samples than on {small}: Python code runs once per sample "
+                              f"somewhere the grader could not see in your source. {ADVICE}")
+    # The same words on every run: a passing verdict must not vary from grade to grade.
+    return Verdict(True, f"No Python loop over samples in `{function}`.")
 
 
-def _samples(ctx: JudgeContext, call_id: str) -> int:
-    first = ctx.args(call_id)[0]
-    return int(getattr(first, "shape", (len(first),))[0])
+def _work(extra: dict[str, Any]) -> tuple[int | None, bool, str]:
+    """The probe's work count (runner/work_count.py), read as untrusted plain data."""
+    events, intact, note = (extra.get("work_events"), extra.get("work_intact"),
+                            extra.get("work_note"))
+    valid = type(events) is int and 0 <= events < 2**62
+    return (events if valid else None, intact is True,
+            note[:200] if isinstance(note, str) else "")

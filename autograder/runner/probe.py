@@ -22,6 +22,7 @@ from autograder.protocol.actions import ActionKind
 from autograder.protocol.call import CallRecord
 from autograder.protocol.done import DoneRecord
 from autograder.runner.probe_actions import ACTIONS as FILE_AND_MODEL_ACTIONS
+from autograder.runner.work_count import WorkCount, counted_call
 
 MAX_VALUE_BYTES = 64 * 1024 * 1024
 
@@ -113,6 +114,7 @@ def _call(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     baseline: float | None = None
     result: Any = None
     mutated: list[int] = []
+    work: WorkCount | None = None
     for _ in range(max(1, int(spec.get("repeat", 1)))):
         call_args, call_kwargs = _fresh(args), _fresh(kwargs)
         if spec.get("repeat", 1) > 1:
@@ -122,7 +124,10 @@ def _call(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
         try:
             with _deadline(float(spec.get("timeout_s", 20.0))):
                 start = time.perf_counter()
-                result = function(*call_args, **call_kwargs)
+                if spec.get("count_work"):
+                    result, work = counted_call(function, call_args, call_kwargs)
+                else:
+                    result = function(*call_args, **call_kwargs)
                 elapsed = time.perf_counter() - start
         except (_CallTimeout, KeyboardInterrupt):  # our timer, or nbclient's interrupt
             return {"status": "timeout", "error": "time limit reached"}
@@ -133,6 +138,8 @@ def _call(namespace: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
                    if not _same(before, after)]
     outcome: dict[str, Any] = {"status": "ok", "seconds": best, "mutated_args": mutated,
                                "baseline_seconds": baseline}
+    if work is not None:
+        outcome.update(work_events=work.events, work_intact=work.intact, work_note=work.why)
     if spec.get("keep_value", True):
         if _value_size(result) > MAX_VALUE_BYTES:
             return {"status": "not-plain", "error": "the returned value is too large"}

@@ -12,10 +12,8 @@ from autograder.judge import Fail, Grader, JudgeContext, Plan, expect_array, exp
 
 grader = Grader("min-max-scaling")
 
-# Timing inputs have one column: NumPy's axis-0 reductions over a narrow C-ordered matrix
-# cost tens of ns a row on a busy machine, close to the per-sample limit, while a Python
-# loop over rows costs microseconds a row whatever the width.
-SMALL, LARGE = 200, 20_000
+# Correctness on many rows: a function that is right only on small inputs fails.
+LARGE = 5_000
 SLIDE_X = np.array([[1000, 5, 70], [2000, 6, 90], [2500, 2, 95]])
 
 
@@ -41,25 +39,64 @@ def plan(p: Plan) -> None:
     p.call("constant", "min_max_scale", constant)
     p.call("single_row", "min_max_scale", np.array([[3.0, -1.0, 8.0]]))
     p.call("flat", "min_max_scale", rng.uniform(100, 900, size=m))
-    for name, size in (("mm_small", SMALL), ("mm_large", LARGE)):
-        p.call(name, "min_max_scale", rng.normal(size=(size, 1)), repeat=7, keep_value=False)
+    p.call("random_large", "min_max_scale", rng.normal(loc=50, scale=20, size=(LARGE, 4)))
+
+
+def _inputs(rng: np.random.Generator, m: int) -> tuple[np.ndarray]:
+    return (rng.normal(loc=50, scale=20, size=(m, 3)),)
+
+
+def _differs(args: tuple[Any, ...], value: Any) -> str | None:
+    try:
+        _check_value(args[0], value, "random data")
+    except Fail as failure:
+        return f"returned a wrong result ({failure})"
+    return None
 
 
 def _check(ctx: JudgeContext, call_id: str, what: str) -> None:
-    X = ctx.args(call_id)[0]
-    X_norm, X_min, X_max = expect_tuple(ctx.value(call_id), 3, f"min_max_scale on {what}")
+    _check_value(ctx.args(call_id)[0], ctx.value(call_id), what)
+
+
+def _check_value(X: np.ndarray, value: Any, what: str) -> None:
+    X_norm, X_min, X_max = expect_tuple(value, 3, f"min_max_scale on {what}")
     expected_norm, expected_min, expected_max = reference(X)
+    _hint_global(X, X_min, X_max, what)
     expect_array(_array(X_min), expected_min, f"X_min for {what}", shape=False)
     expect_array(_array(X_max), expected_max, f"X_max for {what}", shape=False)
     try:
         expect_array(_array(X_norm), expected_norm, f"X_norm for {what}")
     except Fail:
         got = _array(X_norm)
-        if isinstance(got, np.ndarray) and got.shape == expected_norm.shape and np.allclose(
-                got, (X - expected_min) / np.where(expected_max == 0, 1, expected_max)):
-            raise Fail(f"X_norm for {what} divides by X_max; min-max scaling divides by "
-                       "the range X_max − X_min.") from None
+        if isinstance(got, np.ndarray) and got.shape == expected_norm.shape:
+            if np.allclose(got, (X - expected_min) / np.where(expected_max == 0, 1,
+                                                              expected_max)):
+                raise Fail(f"X_norm for {what} divides by X_max; min-max scaling divides by "
+                           "the range X_max − X_min.") from None
+            deviation = np.std(X, axis=0)
+            if X.ndim == 2 and len(X) > 1 and np.allclose(
+                    got, (X - expected_min) / np.where(deviation == 0, 1, deviation)):
+                raise Fail(f"X_norm for {what} divides by the standard deviation; min-max "
+                           "scaling divides by the range X_max − X_min (dividing by the "
+                           "standard deviation is standardization).") from None
         raise
+
+
+def _hint_global(X: np.ndarray, X_min: Any, X_max: Any, what: str) -> None:
+    """The minimum and maximum of the whole matrix instead of each column's."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] < 2:
+        return
+    low, high = np.asarray(_array(X_min), dtype=object), np.asarray(_array(X_max), dtype=object)
+    if low.size == 1 and high.size == 1:
+        try:
+            pair = (float(low.reshape(())), float(high.reshape(())))
+        except (TypeError, ValueError):
+            return
+        if np.isclose(pair[0], X.min()) and np.isclose(pair[1], X.max()):
+            raise Fail(f"X_min and X_max for {what} are single numbers, the minimum and "
+                       "maximum of the whole matrix; scale each column by its own minimum "
+                       "and maximum: `np.min(X, axis=0)`, `np.max(X, axis=0)`.")
 
 
 def _array(value: Any) -> Any:
@@ -77,6 +114,7 @@ def slide(ctx: JudgeContext) -> None:
 @grader.test("min_max_scale matches scikit-learn's MinMaxScaler on random data", points=2)
 def random(ctx: JudgeContext) -> None:
     _check(ctx, "random", "random data")
+    _check(ctx, "random_large", f"{LARGE} random rows")
 
 
 @grader.test("min_max_scale works on integer input", points=1)
@@ -106,6 +144,6 @@ def untouched(ctx: JudgeContext) -> str:
     return "The caller's X is left as it was."
 
 
-grader.vectorization("min_max_scale", points=2, small="mm_small", large="mm_large",
+grader.vectorization("min_max_scale", points=2, inputs=_inputs, check=_differs,
                      requires=("min_max_scale matches scikit-learn's MinMaxScaler on random "
                                "data",))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from autograder.judge import Fail, Grader, JudgeContext, Plan, expect_close, expect_number
 
 grader = Grader("mse")
 
-SMALL, LARGE = 2_000, 200_000
+# Correctness on many samples: a function that is right only on small inputs fails.
+LARGE = 5_000
 
 
 def reference_mse(y: np.ndarray, y_hat: np.ndarray) -> float:
@@ -33,10 +36,7 @@ def plan(p: Plan) -> None:
     p.call("column", "mse", rng.normal(size=(m, 1)), rng.normal(size=(m, 1)))
     p.call("single", "mse", np.array([2.5]), np.array([-1.0]))
     p.call("integers", "mse", rng.integers(-9, 10, size=m), rng.integers(-9, 10, size=m))
-    p.call("mse_small", "mse", rng.normal(size=SMALL), rng.normal(size=SMALL),
-           repeat=5, keep_value=False)
-    p.call("mse_large", "mse", rng.normal(size=LARGE), rng.normal(size=LARGE),
-           repeat=3, keep_value=False)
+    p.call("flat_large", "mse", rng.normal(size=LARGE), rng.normal(size=LARGE))
 
     X = _design(rng, m)
     p.call("cost_column", "cost", X, rng.normal(size=(m, 1)), rng.normal(size=(3, 1)))
@@ -44,10 +44,24 @@ def plan(p: Plan) -> None:
     p.call("cost_single", "cost", np.array([[1.0, 2.0]]), np.array([[3.0]]),
            np.array([[0.5], [2.0]]))
     p.call("cost_zero", "cost", X, X @ np.array([1.0, -2.0, 0.5]), np.array([1.0, -2.0, 0.5]))
-    for name, size, repeat in (("cost_small", SMALL, 5), ("cost_large", LARGE, 3)):
-        Xs = _design(rng, size)
-        p.call(name, "cost", Xs, rng.normal(size=(size, 1)), rng.normal(size=(3, 1)),
-               repeat=repeat, keep_value=False)
+    p.call("cost_large", "cost", _design(rng, LARGE), rng.normal(size=(LARGE, 1)),
+           rng.normal(size=(3, 1)))
+
+
+def _mse_inputs(rng: np.random.Generator, m: int) -> tuple[np.ndarray, np.ndarray]:
+    return rng.normal(size=m), rng.normal(size=m)
+
+
+def _cost_inputs(rng: np.random.Generator, m: int) -> tuple[np.ndarray, ...]:
+    return _design(rng, m), rng.normal(size=(m, 1)), rng.normal(size=(3, 1))
+
+
+def _differs(value: Any, expected: float) -> str | None:
+    try:
+        expect_close(value, expected, "it")
+    except Fail as failure:
+        return str(failure).removeprefix("it ").rstrip(".")
+    return None
 
 
 def _check_mse(ctx: JudgeContext, call_id: str, what: str) -> None:
@@ -64,6 +78,7 @@ def table(ctx: JudgeContext) -> str:
 @grader.test("mse on random 1-D arrays", points=2)
 def flat(ctx: JudgeContext) -> None:
     _check_mse(ctx, "flat", "mse on random 1-D arrays")
+    _check_mse(ctx, "flat_large", f"mse on {LARGE} random samples")
 
 
 @grader.test("mse on column vectors (m×1)", points=1)
@@ -82,7 +97,8 @@ def mse_number(ctx: JudgeContext) -> None:
     expect_number(ctx.value("column"), "mse on column vectors")
 
 
-grader.vectorization("mse", points=2, small="mse_small", large="mse_large",
+grader.vectorization("mse", points=2, inputs=_mse_inputs,
+                     check=lambda args, value: _differs(value, reference_mse(*args)),
                      requires=("mse on random 1-D arrays",))
 
 
@@ -97,12 +113,17 @@ def _check_cost(ctx: JudgeContext, call_id: str, what: str) -> None:
         if got is not None and np.isclose(got, 2 * expected):
             raise Fail(f"{what} is twice the expected cost: J(w) divides by 2m, "
                        "not by m.") from None
+        m = len(np.ravel(y))
+        if got is not None and m > 1 and np.isclose(got, m * m * expected):
+            raise Fail(f"{what} is m² times the expected cost: `1/2*m` means (1/2)·m in "
+                       "Python. Write `1 / (2 * m)` or `/ (2 * m)`.") from None
         raise
 
 
 @grader.test("cost J(w) = 1/(2m)·(Xw − y)ᵀ(Xw − y) with column vectors", points=2)
 def cost_column(ctx: JudgeContext) -> None:
     _check_cost(ctx, "cost_column", "cost on column vectors")
+    _check_cost(ctx, "cost_large", f"cost on {LARGE} random samples")
 
 
 @grader.test("cost with 1-D y and w", points=1)
@@ -122,5 +143,6 @@ def cost_number(ctx: JudgeContext) -> None:
     expect_number(ctx.value("cost_column"), "cost on column vectors")
 
 
-grader.vectorization("cost", points=2, small="cost_small", large="cost_large",
+grader.vectorization("cost", points=2, inputs=_cost_inputs,
+                     check=lambda args, value: _differs(value, reference_cost(*args)),
                      requires=("cost J(w) = 1/(2m)·(Xw − y)ᵀ(Xw − y) with column vectors",))
