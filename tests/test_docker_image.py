@@ -66,11 +66,12 @@ def test_a_changed_input_builds_a_new_image_once(client: docker.DockerClient,
 def test_image_holds_only_the_sandbox_side(client: docker.DockerClient) -> None:
     names = _list(client, default_image(), f"{IMAGE_ROOT}/lib")
     modules = sorted(n for n in names if n.endswith(".py"))
+    protocol = [f"lib/autograder/protocol/{name}.py" for name in (
+        "__init__", "actions", "bounds", "call", "done", "execution", "status", "version")]
+    runner = [f"lib/autograder/runner/{name}.py" for name in (
+        "__init__", "__main__", "execute", "idle", "probe", "probe_actions", "staging")]
     assert modules == ["lib/autograder/__init__.py", "lib/autograder/plaindata.py",
-                       "lib/autograder/runner/__init__.py", "lib/autograder/runner/__main__.py",
-                       "lib/autograder/runner/execute.py", "lib/autograder/runner/idle.py",
-                       "lib/autograder/runner/probe.py",
-                       "lib/autograder/runner/probe_actions.py"]
+                       *protocol, *runner]
     assert not any(part in ("judge", "graders", "solutions") for n in names
                    for part in n.split("/"))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -27,8 +28,19 @@ import pytest
 
 from autograder.exercises import Exercise
 from autograder.pipeline import GradeOptions, grade
+from autograder.plaindata import ArrayBudget
+from autograder.protocol.call import CallRecord
+from autograder.protocol.execution import ExecutionRecord
+from autograder.protocol.status import CallStatus, ExecutionStatus
 from autograder.results import GradeResult, ProblemCode
-from autograder.sandbox import LocalSandbox, Sandbox
+from autograder.runner import staging
+from autograder.sandbox import (
+    InfrastructureError,
+    LocalSandbox,
+    Sandbox,
+    SandboxJob,
+    SandboxOutcome,
+)
 from tests.conftest import solution_with
 
 REPO = Path(__file__).resolve().parents[1]
@@ -165,8 +177,6 @@ def _check_forged(result: GradeResult,
         assert UNREADABLE in outputs[name], (name, outputs[name])
     problems = [p for p in result.problems if p.code is ProblemCode.UNREADABLE_DATA]
     assert len(problems) == 1, result.problems
-    import re
-
     for index, (_, _, what) in forgeries.items():
         assert re.search(what, problems[0].message), (index, what, problems[0].message)
     # The rest of the grade goes on: the cost calls' records were the probe's own.
@@ -293,7 +303,7 @@ def test_a_huge_cell_fails_the_vectorization_checks_within_memory(
     vectorized = {t["name"]: t for t in result["tests"] if "vectorized" in t["name"]}
     assert vectorized and all(t["status"] == "failed" for t in vectorized.values())
     for test in vectorized.values():
-        assert "is 18.8 MB; the grader reads at most 1 MB of source" in test["output"]
+        assert "is 18.8 MB; the grader reads at most 0.25 MB of source" in test["output"]
     assert any(p["code"] == "source-too-large" for p in result["problems"])
     assert peak < honest_peak + MEMORY_BOUND, (peak / 2**20, honest_peak / 2**20)
 
@@ -339,3 +349,135 @@ def test_the_protocol_imports_without_the_judge_or_tensorflow() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(REPO)}, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- the execution record, the staging folder and the pipeline's contract (no kernel) --------
+
+FORGED_EXECUTIONS = {
+    "not json": (b"{", "not valid JSON"),
+    "no version": (b'{"status": "completed"}', "not protocol version 1"),
+    "unhashable status": (b'{"protocol": 1, "status": ["completed"]}', "no valid status"),
+    "judge-only status": (b'{"protocol": 1, "status": "not-run"}', "no valid status"),
+    "huge cell index": (b'{"protocol": 1, "status": "running", "current_cell": '
+                        + b"9" * 5000 + b"}", "more than 1000 digits"),
+    "cell error of the wrong type": (b'{"protocol": 1, "status": "completed", "cell_errors": '
+                                     b'[{"cell": "1"}]}', "cell error's cell"),
+    "deep": (b'{"protocol": 1, "status": "completed", "message": [[[[[]]]]]}', "nests deeper"),
+    "message not text": (b'{"protocol": 1, "status": "completed", "message": 5}', "not text"),
+    "flag not bool": (b'{"protocol": 1, "status": "completed", "output_truncated": "yes"}',
+                      "not true or false"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORGED_EXECUTIONS))
+def test_a_forged_execution_record_is_unreadable_not_an_exception(tmp_path: Path,
+                                                                  case: str) -> None:
+    data, what = FORGED_EXECUTIONS[case]
+    (tmp_path / "execution.json").write_bytes(data)
+    record = ExecutionRecord.read(tmp_path)
+    assert record.status is ExecutionStatus.NOT_RUN
+    assert what in record.unreadable and UNREADABLE.capitalize() in record.message
+
+
+def test_execution_records_round_trip_and_a_planted_folder_cannot_block_them(
+        tmp_path: Path) -> None:
+    (tmp_path / "execution.json").mkdir()  # planted where the runner writes
+    record = ExecutionRecord(status=ExecutionStatus.RUNNING, current_cell=3)
+    record.write(tmp_path)
+    back = ExecutionRecord.read(tmp_path)
+    assert back.status is ExecutionStatus.RUNNING and back.message == "The notebook was " \
+        "stopped in cell 4."
+    assert ExecutionRecord.read(tmp_path / "nothing").status is ExecutionStatus.NOT_RUN
+
+
+def test_call_records_round_trip_and_keep_unknown_plain_fields(tmp_path: Path) -> None:
+    CallRecord.write(tmp_path, 0, "c", {"status": "ok", "value": (1, 2.5), "seconds": 0.25,
+                                        "mutated_args": [1], "work": 12})
+    CallRecord.write(tmp_path, 1, "d", {"status": "ok", "value": object()})
+    first = CallRecord.read(tmp_path, 0, ArrayBudget(10**6))
+    assert first == CallRecord(CallStatus.OK, value=(1, 2.5), seconds=0.25, mutated_args=(1,),
+                               extra={"work": 12})
+    second = CallRecord.read(tmp_path, 1, ArrayBudget(10**6))
+    assert second.status is CallStatus.NOT_PLAIN and "not plain data" in second.error
+    assert CallRecord.read(tmp_path, 2, ArrayBudget(10**6)).status is CallStatus.NOT_RUN
+
+
+def test_promotion_keeps_only_what_the_probe_staged(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "probe").mkdir(parents=True)
+    (out / "probe" / "0.json").write_text("forged before the probe")
+    os.symlink("/", out / "artifacts")
+    stage = staging.create(out)
+    (stage / "probe").mkdir()
+    (stage / "probe" / "0.json").write_text("staged")
+    os.symlink("/etc/passwd", stage / "probe" / "1.json")
+    (stage / "probe" / "deeper").mkdir()
+    (stage / "artifacts" / "model").mkdir(parents=True)
+    (stage / "artifacts" / "model" / "m.keras").write_bytes(b"weights")
+    os.symlink("/etc", stage / "artifacts" / "other")
+    os.chmod(out, 0o500)  # the kernel locked the results folder
+    staging.promote(stage, out)
+    assert (out / "probe" / "0.json").read_text() == "staged"
+    assert sorted(p.name for p in (out / "probe").iterdir()) == ["0.json"]
+    assert not (out / "artifacts").is_symlink()
+    assert sorted(p.name for p in (out / "artifacts").iterdir()) == ["model"]
+    assert (out / "artifacts" / "model" / "m.keras").read_bytes() == b"weights"
+    assert not stage.exists()
+
+
+class _ScriptedSandbox(Sandbox):
+    """Stands in for a compromised runner: writes the given files into out/ and reports
+    a normal exit, so the judge's side meets them exactly as the sandbox left them."""
+
+    name = "scripted"
+    isolated = False
+
+    def __init__(self, files: dict[str, bytes], fail: bool = False) -> None:
+        self.files, self.fail = files, fail
+
+    def run(self, job: SandboxJob) -> SandboxOutcome:
+        if self.fail:
+            raise ConnectionError("the engine went away")
+        for name, data in self.files.items():
+            (job.out_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            (job.out_dir / name).write_bytes(data)
+        return SandboxOutcome(exit_code=0, seconds=0.1, log_tail="runner said hello")
+
+
+def test_a_forged_execution_record_is_a_graded_result_not_a_machine_failure(
+        mse: Exercise) -> None:
+    from autograder.batch.failures import sandbox_failure
+
+    forged = {"execution.json": b'{"protocol": 1, "status": "completed", "cell_errors": '
+                                b'[{"cell": ' + b"9" * 5000 + b"}]}",
+              "probe/0.json": b'{"__dict__": {"protocol": {"__int__": "1"}, "status": '
+                              b'{"__dict__": {}}}}'}
+    result = grade(exercise=mse, submission=mse.solution_path, sandbox=_ScriptedSandbox(forged))
+    codes = [p.code for p in result.problems]
+    assert ProblemCode.UNREADABLE_DATA in codes and ProblemCode.SANDBOX_NO_REPORT not in codes
+    assert "more than 1000 digits" in result.errors[0]
+    assert sandbox_failure(result) is None  # graded and cached, not retried forever
+    assert result.sandbox_log == "runner said hello"
+    assert UNREADABLE in _outputs(result)[MSE_TESTS[0]]
+    assert GradeResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+def test_only_infrastructure_faults_escape_grade(mse: Exercise) -> None:
+    with pytest.raises(InfrastructureError, match="the engine went away"):
+        grade(exercise=mse, submission=mse.solution_path, sandbox=_ScriptedSandbox({}, True))
+    silent = grade(exercise=mse, submission=mse.solution_path, sandbox=_ScriptedSandbox({}))
+    assert [p.code for p in silent.problems] == [ProblemCode.SANDBOX_NO_REPORT]
+
+
+def test_the_cli_exits_0_for_a_refused_submission(tmp_path: Path) -> None:
+    path = tmp_path / "sub.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mse.ipynb", "{}")
+        archive.writestr("a" * 300, b"x")
+    out = tmp_path / "result.json"
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", "mse", str(path),
+                           "--sandbox", "local", "--out", str(out)], cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["problems"][0]["code"] == "submission-refused"

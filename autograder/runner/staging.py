@@ -42,6 +42,9 @@ def _aside(out_dir: Path, path: Path, discard: list[Path]) -> None:
         return
     if not discard:
         discard.append(Path(tempfile.mkdtemp(prefix=".discarded-", dir=out_dir)))
+    # Moving a folder to another parent needs write permission on the folder itself (its
+    # ".." entry), which the kernel may have taken away.
+    unlock(path)
     with contextlib.suppress(OSError):
         os.rename(path, discard[0] / f"{len(os.listdir(discard[0]))}")
 
@@ -87,5 +90,6 @@ def promote(staging: Path | None, out_dir: Path) -> None:
         unlock(staged)
         # probe/<n>.json; artifacts/<call id>/<file name>.
         _keep(staged, 0 if name == "probe" else 1, uid, discard, out_dir, seen)
-        os.rename(staged, out_dir / name)
+        if not os.path.lexists(out_dir / name):  # else it could not be moved aside
+            os.rename(staged, out_dir / name)
     _aside(out_dir, staging, discard)
