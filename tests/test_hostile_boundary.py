@@ -77,37 +77,58 @@ def _npz(members: dict[str, bytes] | None = None) -> bytes:
 
 EMPTY = _npz()
 ARRAY = _record(value={"__array__": "a0"})
-# Probe call index (the mse grader's first seven calls are to `mse`) → (json, npz, what the
-# judge must say). "LINK" plants a symbolic link to /etc/passwd instead of a file.
-FORGERIES_A: dict[int, tuple[bytes | str, bytes | str, str]] = {
-    0: (_record(value={"__float__": "x"}), EMPTY, "an encoded float is not nan, inf or -inf"),
-    1: (_record(value={"__int__": "9" * 5000}), EMPTY,
-        "an encoded integer is not a short decimal string"),
-    2: (_record(value=1.0, seconds={"__int__": "9" * 400}), EMPTY,
-        "the call's duration is not a plausible duration"),
-    3: (_record(value=json.loads("[" * 200 + "]" * 200)), EMPTY, "nests deeper than"),
-    4: (_record(status={"__dict__": {}}), EMPTY, "the probe's record has no valid status"),
-    5: (ARRAY, _npz({"a0.npy": _npy_header((2**40,)) + b"\0" * 64}),
-        "declares 8,796,093,022,208 bytes of arrays"),
-    6: (_record(value={"__tuple__": [0] * 20_000}), EMPTY,
-        "an encoded tuple is not a list of at most 10000 items"),
-}
-FORGERIES_B: dict[int, tuple[bytes | str, bytes | str, str]] = {
-    0: (b'{"__dict__": {"protocol": ' + b"7" * 5000 + b"}}", EMPTY,
-        "an integer has more than 1000 digits"),
-    1: (ARRAY, _npz({"a0.npy": _npy_header((4,), "|O") + b"\0" * 32}),
-        "holds object values, not plain numbers"),
-    2: (b'"' + b"x" * (9 * 2**20) + b'"', EMPTY, "bytes, over the 8,388,608 allowed"),
-    3: (json.dumps({"__dict__": {"id": "x", "protocol": {"__int__": "2"}, "status": "ok"}})
-        .encode(), EMPTY, "is not protocol version 1"),
-    4: (_record(status="passed"), EMPTY, "the probe's record has no valid status"),
-    # A link never leaves the sandbox: the runner drops it when it promotes the records.
-    5: (_record(value=1.0), "LINK", r"5\.npz is missing"),
-    6: (b"\xff\xfe{}", EMPTY, "a record is not UTF-8 text"),
+# Forged records, each with what the judge must say about it; "LINK" plants a symbolic
+# link to /etc/passwd instead of a file. One grade forges five: the records of the `mse`
+# grader's first five calls (all to `mse`, before any call to `cost`).
+Forgery = tuple[bytes | str, bytes | str, str]
+FORGERIES: dict[str, list[Forgery]] = {
+    "markers": [
+        (_record(value={"__float__": "x"}), EMPTY, "an encoded float is not nan, inf or -inf"),
+        (_record(value={"__int__": "9" * 5000}), EMPTY,
+         "an encoded integer is not a short decimal string"),
+        (_record(value=1.0, seconds={"__int__": "9" * 400}), EMPTY,
+         "the call's duration is not a plausible duration"),
+        (_record(value=json.loads("[" * 200 + "]" * 200)), EMPTY, "nests deeper than"),
+        (_record(status={"__dict__": {}}), EMPTY, "the probe's record has no valid status"),
+    ],
+    "arrays": [
+        (ARRAY, _npz({"a0.npy": _npy_header((2**40,)) + b"\0" * 64}),
+         "declares 8,796,093,022,208 bytes of arrays"),
+        (ARRAY, _npz({"a0.npy": _npy_header((4,), "|O") + b"\0" * 32}),
+         "holds object values, not plain numbers"),
+        (_record(value={"__tuple__": [0] * 20_000}), EMPTY,
+         "an encoded tuple is not a list of at most 10000 items"),
+        # A link never leaves the sandbox: the runner drops it when it promotes the records.
+        (_record(value=1.0), "LINK", r"\.npz is missing"),
+        (ARRAY, _npz({"a0.npy": _npy_header((10,)) + b"\0" * 8}),
+         "declares more data than it holds"),
+    ],
+    "records": [
+        (b'{"__dict__": {"protocol": ' + b"7" * 5000 + b"}}", EMPTY,
+         "an integer has more than 1000 digits"),
+        (b'"' + b"x" * (9 * 2**20) + b'"', EMPTY, "bytes, over the 8,388,608 allowed"),
+        (json.dumps({"__dict__": {"id": "x", "protocol": {"__int__": "2"}, "status": "ok"}})
+         .encode(), EMPTY, "is not protocol version 1"),
+        (_record(status="passed"), EMPTY, "the probe's record has no valid status"),
+        (b"\xff\xfe{}", EMPTY, "a record is not UTF-8 text"),
+    ],
 }
 
 
-def forging_cell(forgeries: dict[int, tuple[bytes | str, bytes | str, str]]) -> str:
+def _mse_indices(exercise: Exercise) -> list[int]:
+    """Positions of the plan's calls to `mse` that come before the first call to `cost`."""
+    calls = exercise.load_grader().build_plan(0).calls
+    first_cost = next(i for i, c in enumerate(calls) if c.function == "cost")
+    return [i for i, c in enumerate(calls[:first_cost]) if c.function == "mse"]
+
+
+def _at_mse_calls(exercise: Exercise, forgeries: list[Forgery]) -> dict[int, Forgery]:
+    indices = _mse_indices(exercise)
+    assert len(indices) >= len(forgeries), indices
+    return dict(zip(indices, forgeries, strict=False))
+
+
+def forging_cell(forgeries: dict[int, Forgery]) -> str:
     """A cell that wraps ``cost`` so that, on its first call by the probe (after the `mse`
     calls were written), it replaces their records in the probe's staging folder."""
     plain = {index: [data if isinstance(data, str) else base64.b64encode(data).decode()
@@ -170,8 +191,7 @@ def _outputs(result: GradeResult) -> dict[str, str]:
     return {t.name: t.output for t in result.tests}
 
 
-def _check_forged(result: GradeResult,
-                  forgeries: dict[int, tuple[bytes | str, bytes | str, str]]) -> None:
+def _check_forged(result: GradeResult, forgeries: dict[int, Forgery]) -> None:
     outputs = _outputs(result)
     for name in MSE_TESTS:
         assert UNREADABLE in outputs[name], (name, outputs[name])
@@ -184,9 +204,10 @@ def _check_forged(result: GradeResult,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("forgeries", [FORGERIES_A, FORGERIES_B], ids=["a", "b"])
+@pytest.mark.parametrize("kind", sorted(FORGERIES))
 def test_forged_probe_records_become_specific_failures(mse: Exercise, tmp_path: Path,
-                                                       forgeries: dict[int, Any]) -> None:
+                                                       kind: str) -> None:
+    forgeries = _at_mse_calls(mse, FORGERIES[kind])
     notebook = solution_with(mse, {}, extra_cells=[forging_cell(forgeries)])
     _check_forged(_grade(LocalSandbox(), mse, notebook, tmp_path), forgeries)
 
@@ -314,7 +335,7 @@ def test_header_bombs_and_huge_integers_end_in_a_result_within_memory(
     bomb = (ARRAY, _npz({"a0.npy": _npy_header((2**40,)) + b"\0" * 64}), "over the")
     huge = (_record(value={"__int__": "9" * 5000}, seconds={"__int__": "9" * 400}), EMPTY,
             "short decimal")
-    forgeries = {i: bomb if i % 2 else huge for i in range(7)}
+    forgeries = _at_mse_calls(mse, [bomb, huge, bomb, huge, bomb])
     path = tmp_path / "mse.ipynb"
     nbformat.write(solution_with(mse, {}, extra_cells=[forging_cell(forgeries)]), path)
     code, data, peak = _cli_grade(path, tmp_path / "result.json", "--mode", "fast")
@@ -333,11 +354,12 @@ def test_forgeries_in_the_docker_sandbox_end_in_specific_results(mse: Exercise,
 
     box = connect()
     try:
-        notebook = solution_with(mse, {}, extra_cells=[PLANT_CELL, forging_cell(FORGERIES_A)])
+        forgeries = _at_mse_calls(mse, FORGERIES["markers"])
+        notebook = solution_with(mse, {}, extra_cells=[PLANT_CELL, forging_cell(forgeries)])
         result = _grade(box, mse, notebook, tmp_path)
     finally:
         box.close()
-    _check_forged(result, FORGERIES_A)
+    _check_forged(result, forgeries)
 
 
 def test_the_protocol_imports_without_the_judge_or_tensorflow() -> None:
