@@ -447,6 +447,23 @@ def test_promotion_keeps_only_what_the_probe_staged(tmp_path: Path) -> None:
     assert not stage.exists()
 
 
+def test_promotion_keeps_only_the_kernel_users_files(tmp_path: Path) -> None:
+    # Where the kernel runs as its own user (as root here: nobody), only its files count.
+    kernel = 65534 if os.getuid() == 0 else os.getuid()
+    out = tmp_path / "out"
+    out.mkdir()
+    stage = staging.create(out, owner=kernel)
+    assert stage.stat().st_uid == kernel
+    (stage / "probe").mkdir()
+    (stage / "probe" / "0.json").write_text("kernel's")
+    (stage / "probe" / "1.json").write_text("someone else's")
+    for path in (stage / "probe", stage / "probe" / "0.json"):
+        os.chown(path, kernel, -1)
+    staging.promote(stage, out, owner=kernel)
+    kept = sorted(p.name for p in (out / "probe").iterdir())
+    assert kept == (["0.json"] if kernel != os.getuid() else ["0.json", "1.json"])
+
+
 class _ScriptedSandbox(Sandbox):
     """Stands in for a compromised runner: writes the given files into out/ and reports
     a normal exit, so the judge's side meets them exactly as the sandbox left them."""

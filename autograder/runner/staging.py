@@ -22,17 +22,23 @@ STAGED = ("probe", "artifacts")  # what is promoted; execution.json is the runne
 MAX_ENTRIES = 10_000
 
 
-def create(out_dir: Path) -> Path:
-    """A fresh, private staging folder inside ``out_dir`` (which the runner owns)."""
+def create(out_dir: Path, owner: int | None = None) -> Path:
+    """A fresh, private staging folder inside ``out_dir`` (which the runner owns). Where the
+    kernel runs as another user than the runner, ``owner`` is the kernel's uid: the folder
+    is handed to it, and :func:`promote` keeps only what that user wrote."""
     unlock(out_dir)
-    return Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    folder = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    if owner is not None and owner != os.getuid():
+        os.chown(folder, owner, -1)
+    return folder
 
 
 def unlock(folder: Path) -> None:
-    """Undo a ``chmod`` the kernel may have made on a folder the runner owns."""
+    """Undo a ``chmod`` the kernel may have made on a folder (the runner's, or one it may
+    change as root)."""
     with contextlib.suppress(OSError):
         info = os.lstat(folder)
-        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+        if stat.S_ISDIR(info.st_mode) and (info.st_uid == os.getuid() or os.getuid() == 0):
             os.chmod(folder, 0o700)
 
 
@@ -65,9 +71,10 @@ def _keep(path: Path, depth: int, uid: int, discard: list[Path], out_dir: Path,
             _keep(entry, depth - 1, uid, discard, out_dir, seen)
 
 
-def promote(staging: Path | None, out_dir: Path) -> None:
-    """Replace ``out_dir/probe`` and ``out_dir/artifacts`` with what was staged. Call only
-    once the kernel is gone."""
+def promote(staging: Path | None, out_dir: Path, owner: int | None = None) -> None:
+    """Replace ``out_dir/probe`` and ``out_dir/artifacts`` with what was staged by
+    ``owner`` (default: this process's uid). Call only once the kernel is gone."""
+    uid = os.getuid() if owner is None else owner
     unlock(out_dir)
     discard: list[Path] = []
     for name in STAGED:
@@ -75,11 +82,11 @@ def promote(staging: Path | None, out_dir: Path) -> None:
     if staging is None:
         return
     info = os.lstat(staging)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid:
         _aside(out_dir, staging, discard)
         return
     unlock(staging)
-    uid, seen = os.getuid(), [0]
+    seen = [0]
     for name in STAGED:
         staged = staging / name
         if not os.path.lexists(staged):
