@@ -33,6 +33,13 @@ CLEAN = {
     "method": "class H:\n    def go(self, y):\n        return np.sum(y)\nh = H()\n"
               "def f(y):\n    return h.go(y)",
     "timeit magic": "%timeit 1\ndef f(y):\n    return np.sum(y)",
+    "loop over layers": "LAYERS = [np.ones((3, 2)), np.ones((3, 1))]\n"
+                        "def f(X):\n    a = X\n    for W in LAYERS:\n"
+                        "        a = np.tanh(np.column_stack([np.ones(len(a)), a]) @ W)\n"
+                        "    return a",
+    "loop over a local tuple": "def f(X):\n    total = 0\n    ws = (1.0, 2.0)\n"
+                               "    for i, w in enumerate(ws):\n        total = total + w * X\n"
+                               "    return total",
 }
 
 LOOPS = {
@@ -44,6 +51,9 @@ LOOPS = {
                      "`numpy.vectorize`"),
     "vectorize alias": ("from numpy import vectorize as v\ndef f(y):\n    return v(abs)(y)",
                         "`numpy.vectorize`"),
+    "loop over a list built from X": ("def f(X):\n    rows = list(X)\n    t = 0\n"
+                                      "    for r in rows:\n        t = t + r\n    return t",
+                                      "a for loop"),
     "builtin sum": ("def f(X):\n    return sum(X)", "builtin `sum`"),
     "builtin max": ("def f(X):\n    return max(X)", "builtin `max`"),
     "reduce": ("import functools\ndef f(X):\n    return functools.reduce(np.add, X)",
@@ -81,6 +91,8 @@ UNVERIFIABLE = {
                       "    f = lambda y: sum(y)", "`global`"),
     "patched numpy": ("def loop(y):\n    return 0\nnp.sum = loop\ndef f(y):\n    return np.sum(y)",
                       "library"),
+    "undefined helper": ("x = !ls\ndef helper(y):\n    return 0\n# cell\n"
+                         "def f(y):\n    return helper(y)", "cell"),
     "%run": ("def f(y):\n    return np.sum(y)\n%run slow.py", "`%run`"),
 }
 
@@ -101,7 +113,7 @@ def test_loops_are_found_with_their_line(case: str) -> None:
 @pytest.mark.parametrize("case", sorted(UNVERIFIABLE))
 def test_code_the_judge_cannot_read_is_unverifiable(case: str) -> None:
     code, words = UNVERIFIABLE[case]
-    finding = find_python_loop(source_of(SETUP, code), "f")
+    finding = find_python_loop(source_of(SETUP, *code.split("\n# cell\n")), "f")
     assert finding is not None and finding.kind is FindingKind.UNVERIFIABLE, finding
     assert words in finding.what + finding.text
 

@@ -16,6 +16,7 @@ verified". The scan never runs student code.
 from __future__ import annotations
 
 import ast
+import builtins
 import enum
 from dataclasses import dataclass
 
@@ -49,7 +50,7 @@ class Finding:
 # Modules a vectorized answer may use; anything else is code the judge cannot read.
 ALLOWED_MODULES = {"numpy", "math", "cmath", "operator", "functools", "typing", "numbers",
                    "scipy", "sklearn", "pandas", "__future__", "warnings", "itertools",
-                   "statistics"}
+                   "statistics", "types", "dataclasses", "collections", "enum", "abc"}
 # Library functions that call a Python function once per element or row.
 LOOPING_QUALIFIED = {"numpy.vectorize", "numpy.frompyfunc", "numpy.apply_along_axis",
                      "numpy.apply_over_axes", "numpy.fromiter", "numpy.piecewise",
@@ -75,6 +76,7 @@ CODE_RUNNING_MAGICS = {"run", "load", "loadpy", "rerun", "recall", "macro", "sto
 # (``np.sum = my_loop``) changes what clean-looking code runs.
 PATCHABLE_MODULES = {"numpy", "math", "builtins", "functools", "operator", "sys", "time",
                      "inspect", "autograder", "scipy"}
+_BUILTIN_NAMES = frozenset(dir(builtins))
 SAFE_DUNDERS = {"__name__", "__doc__", "__init__", "__call__"}
 
 
@@ -120,6 +122,20 @@ def _assigned_names(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambd
     return names - declared_global
 
 
+def _display_locals(function: ast.AST) -> frozenset[str]:
+    """Local names bound exactly once, by ``name = [...]`` or ``name = (...)``."""
+    displays: set[str] = set()
+    stores: dict[str, int] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name) \
+                and isinstance(node.value, ast.Tuple | ast.List):
+            displays.add(node.targets[0].id)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            stores[node.id] = stores.get(node.id, 0) + 1
+    return frozenset(n for n in displays if stores.get(n) == 1)
+
+
 @dataclass(frozen=True)
 class _Scope:
     locals: frozenset[str]
@@ -128,6 +144,7 @@ class _Scope:
     via: tuple[str, ...]
     allow_iteration_loop: str | None = None  # parameter name of the allowed outer loop
     local_defs: tuple[tuple[str, int], ...] = ()  # nested functions by name, as node ids
+    fixed_locals: frozenset[str] = frozenset()  # locals only ever bound to a list/tuple display
 
 
 class _Scanner:
@@ -136,16 +153,24 @@ class _Scanner:
         self.bindings = bindings
         self.done: set[int] = set()  # ids of bindings' nodes already scanned
         self.active: list[int] = []  # ids of function nodes on the current path
+        self.first_loop: Finding | None = None
 
     # -- findings ---------------------------------------------------------------------------
     def stop(self, kind: FindingKind, what: str, node: ast.AST | None, scope: _Scope) -> None:
+        """Record a finding. Code the judge cannot read ends the scan (it outranks a loop:
+        a harness check may sit next to a loop); the first loop is kept and the scan goes
+        on looking for such code."""
         line = getattr(node, "lineno", None) if node is not None else None
         text = ""
         cell = next((c for c in self.source.cells if c.index == scope.cell), None)
         if cell is not None and isinstance(line, int) and 0 < line <= len(cell.lines):
             text = cell.lines[line - 1].strip()
             text = text if len(text) <= 80 else text[:77] + "…"
-        raise _Stop(Finding(kind, what, scope.cell, line, text, scope.via))
+        finding = Finding(kind, what, scope.cell, line, text, scope.via)
+        if kind is FindingKind.LOOP:
+            self.first_loop = self.first_loop or finding
+            return
+        raise _Stop(finding)
 
     # -- bindings ---------------------------------------------------------------------------
     def binding(self, name: str, binding: Binding, via: tuple[str, ...], *, called: bool,
@@ -207,6 +232,9 @@ class _Scanner:
                       scope)
         elif name in UNVERIFIABLE_BUILTINS:
             self.stop(FindingKind.UNVERIFIABLE, f"`{name}`", node, scope)
+        elif called and name not in _BUILTIN_NAMES:
+            self.stop(FindingKind.UNVERIFIABLE, f"`{name}`, which no cell the grader can read "
+                      "defines", node, scope)
 
     # -- code -------------------------------------------------------------------------------
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
@@ -231,7 +259,8 @@ class _Scanner:
                        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
                        and item is not node)
         scope = _Scope(outer.locals | _assigned_names(node), outer.imports + imports,
-                       outer.cell, outer.via, allowed, outer.local_defs + nested)
+                       outer.cell, outer.via, allowed, outer.local_defs + nested,
+                       _display_locals(node))
         self.active.append(id(node))
         try:
             for statement in body:
@@ -329,12 +358,44 @@ class _Scanner:
         param = scope.allow_iteration_loop
         if param is not None and self._over_iterations(node, param):
             inner = _Scope(scope.locals, scope.imports, scope.cell, scope.via,
-                           local_defs=scope.local_defs)
+                           local_defs=scope.local_defs, fixed_locals=scope.fixed_locals)
             for child in ast.iter_child_nodes(node):
                 self.visit(child, inner)
             return
+        if isinstance(node, ast.For | ast.AsyncFor) and self._fixed(node.iter, scope):
+            # A loop over a fixed collection (the layers of a network), not over samples.
+            for child in ast.iter_child_nodes(node):
+                if child is not node.iter:
+                    self.visit(child, scope)
+            return
         what = "a while loop" if isinstance(node, ast.While) else "a for loop"
         self.stop(FindingKind.LOOP, what, node, scope)
+        for child in ast.iter_child_nodes(node):
+            self.visit(child, scope)
+
+    def _fixed(self, node: ast.expr, scope: _Scope) -> bool:
+        """An iterable whose length does not depend on the input: a list or tuple display,
+        ``range`` of a constant, a name only ever bound to a display, or ``zip``/
+        ``enumerate`` of those."""
+        if isinstance(node, ast.Tuple | ast.List):
+            return not any(isinstance(e, ast.Starred) for e in node.elts)
+        if isinstance(node, ast.Name):
+            if node.id in scope.locals:
+                return node.id in scope.fixed_locals
+            binding = self.bindings.names.get(node.id)
+            return binding is not None and binding.kind is BindingKind.VALUE \
+                and isinstance(binding.node, ast.Tuple | ast.List) \
+                and node.id not in self.bindings.global_rebinds
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords \
+                and node.func.id not in scope.locals and node.func.id not in self.bindings.names:
+            if node.func.id == "range":
+                return all(isinstance(a, ast.Constant) and type(a.value) is int
+                           for a in node.args)
+            if node.func.id == "zip":
+                return bool(node.args) and all(self._fixed(a, scope) for a in node.args)
+            if node.func.id == "enumerate":
+                return len(node.args) == 1 and self._fixed(node.args[0], scope)
+        return False
 
     @staticmethod
     def _over_iterations(node: ast.For | ast.AsyncFor | ast.While, param: str) -> bool:
@@ -388,6 +449,9 @@ def find_python_loop(source: NotebookSource, name: str, *,
     None when its closure is loop-free. ``iteration_param`` is the position of the
     parameter whose ``for _ in range(...)`` loop the exercise allows (gradient descent)."""
     bindings = collect_bindings(source)
+    wide = _notebook_wide(source, name, bindings)
+    if wide is not None:
+        return wide
     binding = bindings.names.get(name)
     if binding is None:
         if bindings.star_imports:
@@ -395,10 +459,22 @@ def find_python_loop(source: NotebookSource, name: str, *,
             return Finding(FindingKind.UNVERIFIABLE, f"`from {node.module} import *`, which "
                            f"may define `{name}`", cell, node.lineno)
         return Finding(FindingKind.MISSING, f"`{name}` is not defined in the notebook")
-    wide = _notebook_wide(source, name, bindings)
-    if wide is not None:
-        return wide
     scanner = _Scanner(source, bindings)
+    target = name
+    via: tuple[str, ...] = (name,)
+    seen = {name}
+    while binding.kind is BindingKind.VALUE and isinstance(binding.node, ast.Name) \
+            and binding.node.id in bindings.names and binding.node.id not in seen:
+        # ``mse = other``: judge ``other``, with the exercise's allowed loop if any.
+        target = binding.node.id
+        seen.add(target)
+        via = (*via, target)
+        binding = bindings.names[target]
+    rebound = next((n for n in seen if n in bindings.global_rebinds), None)
+    if rebound is not None:
+        cell, statement = bindings.global_rebinds[rebound]
+        return Finding(FindingKind.UNVERIFIABLE, f"`{rebound}` is rebound by a `global` "
+                       "statement inside a function", cell, getattr(statement, "lineno", None))
     try:
         if binding.kind is BindingKind.IMPORT:
             scanner.stop(FindingKind.UNVERIFIABLE, f"`{name}` is imported "
@@ -406,10 +482,10 @@ def find_python_loop(source: NotebookSource, name: str, *,
                          _Scope(frozenset(), (), binding.cell, (name,)))
         scanner.global_name(name, binding.node, _Scope(frozenset(), (), binding.cell, ()),
                             called=True) if binding.kind is not BindingKind.DEF else \
-            scanner.binding(name, binding, (name,), called=True,
+            scanner.binding(target, binding, via, called=True,
                             iteration_param=iteration_param)
     except _Stop as stop:
         return stop.finding
     except RecursionError:
         return Finding(FindingKind.UNVERIFIABLE, "code nested too deeply to read")
-    return None
+    return scanner.first_loop

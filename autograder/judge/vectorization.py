@@ -76,20 +76,20 @@ ADVICE = "Replace the loop with NumPy array operations (`@`, `np.sum(..., axis=.
 def _static_message(function: str, finding: Finding, iteration_param: int | None) -> str:
     where = finding.location()
     at = f" ({where})" if where else ""
-    inside = f" in `{finding.via[-1]}`, which `{function}` calls" \
-        if finding.via and finding.via[-1] != function else ""
+    helper = finding.via[-1] if finding.via and finding.via[-1] != function else None
+    uses = f"relies on `{helper}`, which uses" if helper else "uses"
     if finding.kind is FindingKind.MISSING:
         return (f"Could not find `{function}` in your notebook's code cells, so its "
                 "vectorization could not be checked.")
     if finding.kind is FindingKind.UNREAD:
         return finding.what
     if finding.kind is FindingKind.UNVERIFIABLE:
-        return (f"The vectorization of `{function}` cannot be verified: it relies on "
-                f"{finding.what}{inside}{at}, code the grader cannot read. Write it with "
-                "NumPy operations in the notebook's own cells.")
+        return (f"The vectorization of `{function}` cannot be verified: it {uses} "
+                f"{finding.what}{at}, code the grader cannot read. Write it with NumPy "
+                "operations in the notebook's own cells.")
     allowed = ("only the loop over iterations (`for _ in range(iterations)`) in the function "
                "itself" if iteration_param is not None else "no Python loops")
-    return (f"`{function}` uses {finding.what}{inside}{at}; a vectorized version has "
+    return (f"`{function}` {uses} {finding.what}{at}; a vectorized version has "
             f"{allowed}. {ADVICE}")
 
 
