@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import numpy as np
 import psutil
 import pytest
 
@@ -520,3 +521,29 @@ def test_the_cli_exits_0_for_a_refused_submission(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["problems"][0]["code"] == "submission-refused"
+
+
+def test_every_action_kind_has_a_probe_side_and_a_judge_side() -> None:
+    from autograder.protocol.actions import VALUE_CHECKS, ActionKind
+    from autograder.runner.probe import ACTIONS
+
+    assert set(ACTIONS) == set(ActionKind) == set(VALUE_CHECKS)
+
+
+@pytest.mark.parametrize(("kind", "value", "what"), [
+    ("file", {"name": "../x.keras", "size": 1, "mtime": 1.0}, "names no plain file"),
+    ("file", {"name": "m.keras", "size": -1, "mtime": 1.0}, "file's size"),
+    ("file", {"name": "m.keras", "size": 1, "mtime": float("nan")}, "time is not a number"),
+    ("file", ["m.keras"], "not a record"),
+    ("attributes", {"attributes": [1]}, "attributes is not a record"),
+    ("attributes", {"attributes": {}, "missing": "scale_"}, "too long"),
+    ("history", {"loss": [0.5, 0.4]}, "not one number per epoch"),
+    ("history", {f"m{i}": np.zeros(2) for i in range(60)}, "too many metrics"),
+])
+def test_action_values_of_the_wrong_shape_are_refused(kind: str, value: Any,
+                                                      what: str) -> None:
+    from autograder.plaindata import PlainDataError
+    from autograder.protocol.actions import VALUE_CHECKS, ActionKind
+
+    with pytest.raises(PlainDataError, match=what):
+        VALUE_CHECKS[ActionKind(kind)](value)
