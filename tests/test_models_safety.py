@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from autograder.exercises import Exercise
-from autograder.judge.models import ModelRefusedError, inspect_model_file, load_model
+from autograder.judge.models import ModelRefusedError, inspect_model_file, load_model, predict
 from autograder.pipeline import GradeOptions, grade
 from autograder.sandbox.local import LocalSandbox
 
@@ -66,7 +66,11 @@ def test_a_model_of_built_in_layers_passes_inspection(tmp_path: Path) -> None:
       "config": {}}, "registered custom object"),
     (_layer("Dense", units=1, activation={"module": "builtins", "class_name": "function",
                                           "config": "payload", "registered_name": "function"}),
-     "'function'"),
+     "Python function 'payload'"),
+    # tf.nn.softmax: Keras saves it but cannot load it back; the message says what to write
+    (_layer("Dense", units=1, activation={"module": "builtins", "class_name": "function",
+                                          "config": "softmax_v2", "registered_name": "function"}),
+     "TensorFlow function 'softmax_v2'.*activation='softmax'"),
     (_layer("Dense", units=1, activation="my_activation"), "my_activation"),
     (_layer("TFSMLayer", filepath="/tmp/x"), "'TFSMLayer'"),
 ])
@@ -92,9 +96,9 @@ def test_unsafe_zip_entries_and_sizes_are_refused(tmp_path: Path,
     with pytest.raises(ModelRefusedError, match="nested too deeply"):
         inspect_model_file(_keras_zip(tmp_path / "deep.keras", _sequential(
             _layer("Dense", units=1, extra=deep))))
-    import autograder.judge.models as models
+    import autograder.judge.models.description as description
 
-    monkeypatch.setattr(models, "MAX_MODEL_BYTES", 100)
+    monkeypatch.setattr(description, "MAX_MODEL_BYTES", 100)
     with pytest.raises(ModelRefusedError, match="not graded"):
         inspect_model_file(_keras_zip(tmp_path / "big.keras", config))
 
@@ -197,7 +201,8 @@ def test_a_safe_model_loads_with_its_architecture(tmp_path: Path) -> None:
         assert [layer.activation for layer in summary.layers] == ["relu", "sigmoid"]
         assert summary.input_shape == (None, 2) and summary.output_shape == (None, 1)
         x = np.random.default_rng(0).random((5, 2)).astype("float32")
-        np.testing.assert_allclose(np.asarray(loaded.model(x)), np.asarray(model(x)), rtol=1e-6)
+        np.testing.assert_allclose(predict(loaded, x), np.asarray(model(x)), rtol=1e-6)
+        loaded.close()
 
 
 # -- pickles are opened in the sandbox only -----------------------------------------------------

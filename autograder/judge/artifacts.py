@@ -17,7 +17,7 @@ import numpy as np
 
 from autograder.judge.context import JudgeContext
 from autograder.judge.framework import Fail
-from autograder.judge.models import LoadedModel, load_model
+from autograder.judge.models.loading import LoadedModel, load_for_grade
 from autograder.plaindata import PlainDataError
 from autograder.protocol.actions import ActionKind, FileValue, FittedValue
 from autograder.protocol.status import CallStatus
@@ -61,8 +61,9 @@ def artifact_path(ctx: JudgeContext, call_id: str) -> Path:
 
 
 def load_student_model(ctx: JudgeContext, call_id: str) -> LoadedModel:
-    """The model file from ``call_id``, checked and loaded in safe mode (see models.py)."""
-    return load_model(artifact_path(ctx, call_id))
+    """The model file from ``call_id``, checked, then loaded in a limited child process
+    once per grade (see autograder/judge/models)."""
+    return load_for_grade(ctx, artifact_path(ctx, call_id))
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,14 @@ class JudgeContext:
     artifacts: Path | None = None
     # Plain data for the student's feedback page (plots); see autograder/feedback/data.py.
     feedback: FeedbackData = field(default_factory=FeedbackData)
+    # Student models loaded for this grade (autograder/judge/models/loading.py): each is
+    # loaded once, in its own limited process, which close() stops.
+    models: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        from autograder.judge.models.loading import close_models
+
+        close_models(self.models)
 
     def planned(self, call_id: str) -> PlannedCall:
         for call in self.plan.calls:

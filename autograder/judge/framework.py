@@ -134,6 +134,12 @@ class Grader:
         return plan
 
     def run_tests(self, ctx: JudgeContext) -> tuple[list[TestResult], list[str]]:
+        try:
+            return self._run_tests(ctx)
+        finally:
+            ctx.close()  # stops the processes holding this grade's models
+
+    def _run_tests(self, ctx: JudgeContext) -> tuple[list[TestResult], list[str]]:
         results: list[TestResult] = []
         internal_errors: list[str] = []
         passed: set[str] = set()
