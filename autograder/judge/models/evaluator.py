@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from autograder.judge.models import wire
+from autograder.judge.models.child import cgroup_dir
 from autograder.judge.models.description import ModelRefusedError
 
 START_TIMEOUT_S = 180.0  # importing TensorFlow on a busy machine
@@ -45,6 +46,7 @@ class ModelLimits:
     load_seconds: float = 60.0
     call_seconds: float = 60.0
     threads: int = 1
+    use_cgroup: bool = True  # False: an address-space rlimit even where a cgroup works
     fresh_interpreter: bool = False  # a new Python per model instead of a fork (slower)
 
 
@@ -186,7 +188,7 @@ class ModelProcess:
         header, _ = self._request({
             "path": str(path), "memory_bytes": limits.memory_bytes,
             "cpu_seconds": limits.cpu_seconds, "threads": limits.threads,
-            "cgroup_base": None if limits.fresh_interpreter else runner.cgroup_base,
+            "cgroup_base": runner.cgroup_base if limits.use_cgroup else None,
         }, None, limits.load_seconds, "loading")
         self.memory_limit = str(header.get("limits", ""))
         self.summary_plain = header.get("summary")
@@ -252,6 +254,9 @@ class ModelProcess:
     def _status(self) -> dict[str, Any]:
         if self._fresh is not None:
             code = self._fresh.wait()
+            if self._evaluator.cgroup_base:
+                with contextlib.suppress(OSError):
+                    cgroup_dir(self._evaluator.cgroup_base, self.pid).rmdir()
             return {"signal": -code if code < 0 else None, "exit": max(code, 0),
                     "oom_kills": 0}
         try:
