@@ -22,7 +22,16 @@ import numpy as np
 import pytest
 
 from autograder.exercises import Exercise
-from autograder.judge.models import ModelRefusedError, inspect_model_file, load_model, predict
+from autograder.judge.framework import Fail
+from autograder.judge.models import (
+    CompiledLoss,
+    ModelRefusedError,
+    compiled_loss_of,
+    expect_loss,
+    inspect_model_file,
+    load_model,
+    predict,
+)
 from autograder.pipeline import GradeOptions, grade
 from autograder.sandbox.local import LocalSandbox
 
@@ -279,3 +288,107 @@ def test_a_malicious_pickle_runs_only_in_the_sandbox(tmp_path: Path) -> None:
     assert os.getpid() not in ran_in, "the judge process unpickled the student's file"
     assert ran_in, "the payload never ran, so this test proved nothing"
     assert result.score == result.max_score, result.tests
+
+
+# -- the compile configuration is plain data ----------------------------------------------------
+
+def _function(name: str) -> dict[str, Any]:
+    """A built-in loss or metric given as a function, as Keras 3 records it."""
+    return {"module": "builtins", "class_name": "function", "config": name,
+            "registered_name": "function"}
+
+
+def _h5(path: Path, config: Any, training: Any = None) -> Path:
+    import h5py
+
+    with h5py.File(path, "w") as handle:
+        handle.attrs["model_config"] = json.dumps(config)
+        if training is not None:
+            handle.attrs["training_config"] = json.dumps(training)
+    return path
+
+
+BUILT_IN_FUNCTIONS = {"loss": _function("mean_squared_error"),
+                      "metrics": [_function("sparse_categorical_accuracy")]}
+CUSTOM_LOSS = {"loss": {"module": "student", "class_name": "MyLoss",
+                        "registered_name": "student>MyLoss", "config": {}}}
+
+
+@pytest.mark.parametrize("compile_config", [BUILT_IN_FUNCTIONS, CUSTOM_LOSS],
+                         ids=["built-in-functions", "never-deserialised"])
+def test_the_compile_configuration_never_refuses_a_model(
+        tmp_path: Path, compile_config: dict[str, Any]) -> None:
+    model = _sequential(_layer("Dense", units=1, activation="sigmoid"))
+    for path in (_keras_zip(tmp_path / "m.keras", {**model, "compile_config": compile_config}),
+                 _h5(tmp_path / "m.h5", model, compile_config)):
+        description = inspect_model_file(path)
+        assert description.compile_config == compile_config
+
+
+@pytest.mark.parametrize(("compile_config", "expected"), [
+    ({}, CompiledLoss(False)),
+    ({"loss": "sparse_categorical_crossentropy"},
+     CompiledLoss(True, "sparse_categorical_crossentropy")),
+    ({"loss": "mse"}, CompiledLoss(True, "mean_squared_error")),
+    ({"loss": _function("mean_squared_error")}, CompiledLoss(True, "mean_squared_error")),
+    ({"loss": {"module": "keras.losses", "class_name": "SparseCategoricalCrossentropy",
+               "config": {"name": "sparse_categorical_crossentropy", "from_logits": True}}},
+     CompiledLoss(True, "sparse_categorical_crossentropy", from_logits=True)),
+    ({"loss": {"class_name": "CategoricalCrossentropy", "config": {}}},
+     CompiledLoss(True, "categorical_crossentropy")),
+])
+def test_the_compiled_loss_is_read_from_keras_and_h5_files(
+        tmp_path: Path, compile_config: dict[str, Any], expected: CompiledLoss) -> None:
+    model = _sequential(_layer("Dense", units=10, activation="softmax"))
+    keras_file = _keras_zip(tmp_path / "m.keras", {**model, "compile_config": compile_config})
+    h5_file = _h5(tmp_path / "m.h5", model, compile_config or None)  # uncompiled: no attribute
+    for path in (keras_file, h5_file):
+        assert compiled_loss_of(inspect_model_file(path)) == expected, path.suffix
+
+
+@pytest.mark.parametrize(("compile_config", "message"), [
+    (None, "saved without being compiled"),
+    ({"loss": "categorical_crossentropy"}, "compiled with 'categorical_crossentropy'"),
+    ({"loss": _function("mean_squared_error")}, "compiled with 'mean_squared_error'"),
+])
+def test_a_sparse_loss_test_fails_other_losses_and_uncompiled_models(
+        tmp_path: Path, compile_config: dict[str, Any] | None, message: str) -> None:
+    model = _sequential(_layer("Dense", units=10, activation="softmax"))
+    description = inspect_model_file(_h5(tmp_path / "m.h5", model, compile_config))
+    with pytest.raises(Fail, match=message):
+        expect_loss(description, "sparse_categorical_crossentropy", "integer labels")
+    keras_config = {**model, "compile_config": compile_config or {}}
+    with pytest.raises(Fail, match=message):
+        expect_loss(inspect_model_file(_keras_zip(tmp_path / "m.keras", keras_config)),
+                    "sparse_categorical_crossentropy", "integer labels")
+
+
+@pytest.mark.slow
+def test_models_compiled_with_built_in_functions_load_and_report_their_loss(
+        tmp_path: Path) -> None:
+    import keras
+
+    def network() -> Any:
+        return keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(10),
+                                 keras.layers.Softmax()])
+
+    model, other, uncompiled = network(), network(), network()
+    model.compile(optimizer="adam", loss=keras.losses.sparse_categorical_crossentropy,
+                  metrics=[keras.metrics.sparse_categorical_accuracy])
+    other.compile(loss="categorical_crossentropy")
+    for suffix in (".keras", ".h5"):
+        model.save(tmp_path / f"sparse{suffix}")
+        other.save(tmp_path / f"other{suffix}")
+        uncompiled.save(tmp_path / f"uncompiled{suffix}")
+        loaded = load_model(tmp_path / f"sparse{suffix}")
+        try:
+            assert expect_loss(loaded.description, "sparse_categorical_crossentropy",
+                               "integer labels").name == "sparse_categorical_crossentropy"
+            assert predict(loaded, np.zeros((3, 4))).shape == (3, 10)
+        finally:
+            loaded.close()
+        for name, message in (("other", "categorical_crossentropy"),
+                              ("uncompiled", "without being compiled")):
+            with pytest.raises(Fail, match=message):
+                expect_loss(inspect_model_file(tmp_path / f"{name}{suffix}"),
+                            "sparse_categorical_crossentropy", "integer labels")
