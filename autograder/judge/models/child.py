@@ -3,7 +3,7 @@ in safe mode (``compile=False``), then answers the judge's requests (summary, pr
 on held-out arrays, Dense weights) until the judge closes the connection.
 
 It starts either forked from the evaluator's warm process (:mod:`.zygote`, TensorFlow
-already imported) or as a fresh interpreter (``python -m autograder.judge.models.child FD``,
+already imported) or as a fresh interpreter (``python -m autograder.judge.models.fresh FD``,
 for comparison in ``benchmarks/model_evaluation.py``). Limits, applied before Keras reads
 the file: a memory cgroup (v1) of its own when the judge may create one, else an
 address-space rlimit above what the process has already mapped; a CPU-time rlimit; one
@@ -150,7 +150,7 @@ def serve(sock: socket.socket) -> None:
 
 
 def main() -> None:
-    """A fresh interpreter holding one model: ``python -m ...child FD``."""
+    """A fresh interpreter holding one model (see :mod:`.fresh`)."""
     sock = socket.socket(fileno=int(sys.argv[1]))
     try:
         serve(sock)
@@ -158,6 +158,3 @@ def main() -> None:
         sys.stdout.flush()
         os._exit(0)
 
-
-if __name__ == "__main__":
-    main()

@@ -177,7 +177,7 @@ class ModelProcess:
         self._evaluator = runner
         if limits.fresh_interpreter:
             self._fresh = subprocess.Popen(
-                [sys.executable, "-m", "autograder.judge.models.child", str(theirs.fileno())],
+                [sys.executable, "-m", "autograder.judge.models.fresh", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),), env=_child_env(), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, start_new_session=True)
             self.pid = self._fresh.pid
