@@ -1,6 +1,7 @@
-"""Judging saved image classifiers on held-out data: accuracy with a threshold, the
-layers a model must have, and the loss it was compiled with. Shared by the Keras image
-exercises' graders; every failure is a :class:`Fail` worded for the student."""
+"""Judging saved image classifiers on held-out data: accuracy with a threshold, computed
+in the model's limited child. Shared by the Keras image exercises' graders (their
+architecture and loss tests are in autograder/judge/model_checks.py); every failure is a
+:class:`Fail` worded for the student."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from autograder.datasets import HeldOut, load_heldout
 from autograder.judge.artifacts import load_student_model
 from autograder.judge.context import JudgeContext
 from autograder.judge.framework import Fail, Grader
-from autograder.judge.models.compiled import expect_loss
 from autograder.judge.models.loading import LoadedModel, binary_accuracy, class_accuracy
 from autograder.judge.models.summary import ModelSummary
 
@@ -64,30 +64,6 @@ def expect_output(summary: ModelSummary, shape: tuple[int | None, ...], meaning:
                    f"({meaning}).")
 
 
-def expect_input(summary: ModelSummary, shape: tuple[int | None, ...]) -> None:
-    if summary.input_shape != shape:
-        raise Fail(f"The model takes inputs of shape {summary.input_shape}; expected {shape}. "
-                   "Start the model with `keras.Input(shape=...)` and the image shape.")
-
-
-def trainable_layers(summary: ModelSummary) -> list[str]:
-    """Layer types that shape the network (not InputLayer or Dropout)."""
-    return [t for t in summary.layer_types if t not in ("InputLayer", "Dropout")]
-
-
-def add_sparse_loss_test(grader: Grader, *, requires: tuple[str, ...]) -> None:
-    """One point for compiling a ten-class model with sparse categorical cross-entropy."""
-
-    @grader.test("compiled with sparse categorical cross-entropy", points=1, requires=requires)
-    def loss(ctx: JudgeContext) -> str:
-        # Read as plain data from the file (compile=False never builds it): an uncompiled
-        # model or a .h5 compiled with another loss fails.
-        loaded = load_student_model(ctx, "model")
-        found = expect_loss(loaded.description, "sparse_categorical_crossentropy",
-                            "integer labels 0–9 call for sparse categorical cross-entropy")
-        return f"Compiled with {found.name}" + (" (from logits)." if found.from_logits else ".")
-
-
 def add_heldout_accuracy_test(grader: Grader, *, dataset: str, threshold: Threshold,
                               prepare: Callable[[np.ndarray], np.ndarray],
                               requires: tuple[str, ...], points: float = 4) -> None:
@@ -108,23 +84,3 @@ def add_model_loads_test(grader: Grader, name: str) -> None:
     @grader.test(name, points=1)
     def loads(ctx: JudgeContext) -> str:
         return f"{load_student_model(ctx, 'model').file_name} loaded in safe mode."
-
-
-def add_dense_network_test(grader: Grader, *, requires: tuple[str, ...]) -> None:
-    """Two points for the workshop's dense network on 28×28 images."""
-
-    @grader.test("the network is Flatten → Dense(128, relu) → Dense(10, softmax)", points=2,
-                 requires=requires)
-    def architecture(ctx: JudgeContext) -> None:
-        summary = load_student_model(ctx, "model").summary
-        expect_input(summary, (None, 28, 28))
-        types = trainable_layers(summary)
-        if types != ["Flatten", "Dense", "Dense"]:
-            raise Fail(f"The model's layers are {types}; expected Flatten, Dense, Dense.")
-        hidden, output = summary.of_type("Dense")
-        if (hidden.units, hidden.activation) != (128, "relu"):
-            raise Fail(f"The hidden layer is Dense({hidden.units}, {hidden.activation}); "
-                       "expected Dense(128, relu).")
-        if (output.units, output.activation) != (10, "softmax"):
-            raise Fail(f"The output layer is Dense({output.units}, {output.activation}); "
-                       "expected Dense(10, softmax): one probability per class.")
