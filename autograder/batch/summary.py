@@ -44,6 +44,9 @@ def build(*, exercise: str, grader_version: str, sandbox: str, submissions: list
         if submission in results:
             for cause in dict.fromkeys(cause_of(e) for e in results[submission].errors):
                 groups[cause].append(submission)
+    # By code: what kind of problem, counted once per submission (never by the words).
+    by_code = Counter(code for s in submissions if s in results
+                      for code in {p.code.value for p in results[s].problems})
     errors = [{"cause": cause, "count": len(ids), "examples": ids[:EXAMPLES_PER_CAUSE]}
               for cause, ids in sorted(groups.items(), key=lambda item: (-len(item[1]),
                                                                          item[0]))]
@@ -65,6 +68,7 @@ def build(*, exercise: str, grader_version: str, sandbox: str, submissions: list
         "distribution": [{"score": score, "count": count}
                          for score, count in sorted(Counter(scores).items())],
         "tests": tests,
+        "problems": dict(sorted(by_code.items())),
         "errors": errors,
         "slowest": [{"submission": s, "seconds": seconds} for seconds, s in slowest],
         "run": run,

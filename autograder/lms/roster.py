@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-CANVAS_EXPORT_NAME = re.compile(r"^[^_]+_(?:LATE_)?(?P<user>\d+)_(?P<submission>\d+)(?:_|$)")
+CANVAS_EXPORT_NAME = re.compile(r"^[^_]+_(?:(?i:late)_)?(?P<user>\d+)_(?P<submission>\d+)(?:_|$)")
 GRADESCOPE_FOLDER = re.compile(r"^submission_\d+$")
 ROSTER_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 
