@@ -39,6 +39,21 @@ class Limits:
     pids: int = 256
     output_kb: int = 1024
     disk_mb: int = 512
+    # After the notebook's time limit stops it, the probe still checks what the kernel holds
+    # (the functions defined, the files saved) within this many extra seconds; by default
+    # a quarter of the notebook's limit, between 5 and 30 s.
+    probe_allowance: float | None = None
+
+    @property
+    def probe_allowance_s(self) -> float:
+        if self.probe_allowance is not None:
+            return self.probe_allowance
+        return min(30.0, max(5.0, self.timeout_s / 4))
+
+    @property
+    def wall_s(self) -> float:
+        """The longest a run may take inside the sandbox: notebook limit plus probe."""
+        return self.timeout_s + self.probe_allowance_s
 
     def override(self, **changes: Any) -> Limits:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -153,7 +153,9 @@ def _prepare(root: Path, exercise: Exercise, student: Submission, plan: Plan, li
     plaindata.dump(plan.to_plain(), job_dir / "plan.json", job_dir / "plan.npz")
     job_settings = {
         "notebook": notebook_name, "timeout_s": limits.timeout_s,
-        "cell_timeout_s": limits.cell_timeout_s, "output_limit_bytes": limits.output_kb * 1024,
+        "cell_timeout_s": limits.cell_timeout_s,
+        "probe_allowance_s": limits.probe_allowance_s,
+        "output_limit_bytes": limits.output_kb * 1024,
         "skip_roles": FAST_MODE_SKIPPED_ROLES if options.mode == "fast" else [],
         "env": env,
     }

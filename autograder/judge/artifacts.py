@@ -37,7 +37,8 @@ def _outcome_value(ctx: JudgeContext, call_id: str) -> Any:
         return outcome.value
     if outcome.status is CallStatus.MISSING:
         raise Fail(f"{names} was not found when the notebook finished. Save it next to the "
-                   "notebook (and hand it in with the notebook).")
+                   "notebook (and hand it in with the notebook)."
+                   + ctx.execution.unfinished_note())
     if outcome.status is CallStatus.RAISED:
         raise Fail(f"{names} could not be read: {outcome.error}")
     if outcome.status is CallStatus.UNREADABLE:

@@ -60,5 +60,8 @@ class JudgeContext:
         if outcome.status is CallStatus.OK:
             return outcome.value
         name = call.function or call.kind
-        raise Fail(outcome.message(name, timeout_s=call.timeout_s,
-                                   execution_summary=self.execution.summary()))
+        message = outcome.message(name, timeout_s=call.timeout_s,
+                                  execution_summary=self.execution.summary())
+        if outcome.status is CallStatus.MISSING:
+            message += self.execution.unfinished_note()
+        raise Fail(message)

@@ -53,6 +53,15 @@ class ExecutionRecord:
     output_truncated: bool = False
     current_cell: int | str | None = None  # a cell index, PROBE_CELL, or None
     unreadable: str = ""  # judge-side: what was wrong with a report that exists
+    stopped_cell: int | None = None  # 0-based: where the notebook's time limit stopped it
+
+    def unfinished_note(self) -> str:
+        """Why something a later cell makes may be missing: the time limit stopped the
+        notebook before that cell ran. Empty when the notebook ran to the end."""
+        if self.status is not ExecutionStatus.TIMEOUT or self.stopped_cell is None:
+            return ""
+        return (f" The notebook's time limit stopped it in cell {self.stopped_cell + 1}, so "
+                "the cells from there on never ran.")
 
     def summary(self) -> str:
         if self.status is ExecutionStatus.COMPLETED:
@@ -64,7 +73,7 @@ class ExecutionRecord:
         return {"status": self.status.value, "message": self.message[:2000],
                 "cell_errors": [e.to_plain() for e in self.cell_errors[:MAX_CELL_ERRORS]],
                 "output_truncated": self.output_truncated, "current_cell": self.current_cell,
-                VERSION_KEY: PROTOCOL_VERSION}
+                "stopped_cell": self.stopped_cell, VERSION_KEY: PROTOCOL_VERSION}
 
     def write(self, out_dir: Path) -> None:
         """Atomically replace ``out_dir/execution.json`` (a fresh temporary name each time,
@@ -99,6 +108,9 @@ class ExecutionRecord:
         if current is not None and current != PROBE_CELL:
             current = bounds.small_int(current, "the current cell")
         message = bounds.text(record.get("message"), "the sandbox's message", 2000)
+        stopped = record.get("stopped_cell")
+        if stopped is not None:
+            stopped = bounds.small_int(stopped, "the stopped cell")
         if status is ExecutionStatus.RUNNING:  # killed before it could say how it ended
             where = "while checking your functions" if current == PROBE_CELL else (
                 f"in cell {current + 1}" if isinstance(current, int) else "")
@@ -107,7 +119,7 @@ class ExecutionRecord:
                    cell_errors=tuple(CellError.decode(e) for e in errors),
                    output_truncated=bounds.flag(record.get("output_truncated", False),
                                                 "the output flag"),
-                   current_cell=current)
+                   current_cell=current, stopped_cell=stopped)
 
     @classmethod
     def read(cls, out_dir: Path) -> ExecutionRecord:

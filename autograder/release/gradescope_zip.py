@@ -39,7 +39,7 @@ def requirements(exercise: Exercise) -> str:
 def gradescope_entries(exercise: Exercise, limits: Limits | None = None) -> list[Entry]:
     limits = limits or exercise.limits
     # Past the notebook's own limit: intake, kernel start and judging, with a margin.
-    overall = int(limits.timeout_s + 120)
+    overall = int(limits.wall_s + 120)
     context = {"exercise_id": exercise.id, "student_user": STUDENT_USER,
                "overall_timeout_s": overall}
     settings = {"exercise": exercise.id, "limits": asdict(limits)}

@@ -45,6 +45,7 @@ class Job:
     timeout_s: float
     cell_timeout_s: float
     output_limit_bytes: int
+    probe_allowance_s: float = 30.0  # the probe's own time once the notebook's is spent
     skip_roles: list[str] = field(default_factory=list)
     kernel_name: str = "python3"
     env: dict[str, str] = field(default_factory=dict)  # e.g. KERAS_HOME, set by the grader
@@ -121,6 +122,40 @@ def _probe_cell(job_dir: Path, stage: Path, deadline: float) -> NotebookNode:
         f"deadline={deadline!r})")
 
 
+class _NotebookTimeLimit(Exception):
+    """The notebook's whole time ran out in cell ``index`` (0-based)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
+def _run_cells(client: CappedNotebookClient, notebook: NotebookNode, job: Job,
+               deadline: float, log: ExecutionLog, errors: list[dict[str, Any]]) -> None:
+    """Run the notebook's code cells in order, collecting their errors into ``errors``.
+    Raises :class:`_NotebookTimeLimit` when the notebook's whole time runs out."""
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or _cell_role(cell) in job.skip_roles:
+            continue
+        remaining = deadline - time.monotonic()
+        if remaining <= 1:
+            raise _NotebookTimeLimit(index)
+        notebook_time_left = remaining < job.cell_timeout_s
+        client.timeout = max(1, int(min(job.cell_timeout_s, remaining)))
+        log.update(current_cell=index)
+        started = time.monotonic()
+        client.execute_cell(cell, index)
+        cell_errors = _errors_of(cell, index)
+        stopped = time.monotonic() - started >= client.timeout - 0.5
+        if stopped and notebook_time_left:
+            # The whole notebook's time ran out in this cell: stop here, with the same
+            # words on every run (the seconds left varied, the limit did not).
+            raise _NotebookTimeLimit(index)
+        if stopped:
+            _name_interrupt_as_timeout(cell_errors, client.timeout)
+        errors.extend(cell_errors)
+
+
 def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
     job = Job.read(job_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -138,59 +173,57 @@ def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
         kernel_name=job.kernel_name, allow_errors=True, interrupt_on_timeout=True,
         startup_timeout=120, resources={"metadata": {"path": str(workdir)}},
     )
-    probe_deadline = time.time() + job.timeout_s
     stage: Path | None = None  # created once the cells are done (see runner/staging.py)
     errors: list[dict[str, Any]] = []
     probe_errors: list[dict[str, Any]] = []
-    index = -1
+    stopped_in: int | None = None
     try:
         with client.setup_kernel():
-            for index, cell in enumerate(notebook.cells):
-                if cell.cell_type != "code" or _cell_role(cell) in job.skip_roles:
-                    continue
-                remaining = deadline - time.monotonic()
-                if remaining <= 1:
-                    raise CellTimeoutError("the notebook's time limit was reached")
-                notebook_time_left = remaining < job.cell_timeout_s
-                client.timeout = max(1, int(min(job.cell_timeout_s, remaining)))
-                log.update(current_cell=index)
-                started = time.monotonic()
-                client.execute_cell(cell, index)
-                cell_errors = _errors_of(cell, index)
-                stopped = time.monotonic() - started >= client.timeout - 0.5
-                if stopped and not notebook_time_left:
-                    _name_interrupt_as_timeout(cell_errors, client.timeout)
-                errors.extend([] if stopped and notebook_time_left else cell_errors)
-                if stopped and notebook_time_left:
-                    # The whole notebook's time ran out in this cell: stop here, with the
-                    # same words on every run (the seconds left varied, the limit did not).
-                    raise CellTimeoutError("the notebook's time limit was reached")
+            try:
+                _run_cells(client, notebook, job, deadline, log, errors)
+                seconds = deadline - time.monotonic()
+            except _NotebookTimeLimit as limit:
+                # What the earlier cells defined and saved still counts: the probe checks
+                # it within its own allowance, and tests of later cells say they never ran.
+                stopped_in, seconds = limit.index, job.probe_allowance_s
+                log.update(status="timeout", stopped_cell=stopped_in,
+                           message=_time_limit_message(job, stopped_in))
             log.update(current_cell=PROBE_CELL, cell_errors=errors)
-            client.timeout = int(max(5, deadline - time.monotonic()))
+            client.timeout = int(max(5, seconds))
             stage = staging.create(out_dir)
-            probe_cell = _probe_cell(job_dir, stage, probe_deadline)
+            probe_cell = _probe_cell(job_dir, stage, time.time() + seconds)
             notebook.cells.append(probe_cell)  # nbclient stores results by cell index
             client.execute_cell(probe_cell, len(notebook.cells) - 1)
             probe_errors = _errors_of(probe_cell, len(notebook.cells) - 1)
     except DeadKernelError:
-        where = "while checking your functions" if log.record.current_cell == PROBE_CELL \
-            else f"while running cell {index + 1}"
+        current = log.record.current_cell
+        where = "while checking your functions" if current == PROBE_CELL \
+            else f"while running cell {int(current or 0) + 1}"
         log.update(status="kernel-died", cell_errors=errors,
                    output_truncated=client.output_truncated,
                    message=f"The Python kernel stopped {where} (a crash, os._exit, or "
                            "running out of memory).")
         return
-    except CellTimeoutError:
+    except CellTimeoutError:  # the probe itself ran past the time left
         log.update(status="timeout", cell_errors=errors, output_truncated=client.output_truncated,
-                   message=f"The notebook did not finish within {job.timeout_s:g} s "
-                           f"(stopped in cell {index + 1}).")
+                   message=_time_limit_message(job, stopped_in))
         return
     finally:
         with contextlib.suppress(OSError):  # what was not promoted reads as not run
             staging.promote(stage, out_dir)  # the kernel has been shut down by now
+    if stopped_in is not None:
+        log.update(output_truncated=client.output_truncated)
+        return
     message = ""
     if probe_errors:
         message = "Checking your functions failed: " + "; ".join(
             f"{e['ename']}: {e['evalue']}" for e in probe_errors)
     log.update(status="completed", cell_errors=errors, message=message,
                output_truncated=client.output_truncated)
+
+
+def _time_limit_message(job: Job, stopped_in: int | None) -> str:
+    where = f" (stopped in cell {stopped_in + 1})" if stopped_in is not None else ""
+    return (f"The notebook did not finish within {job.timeout_s:g} s{where}. What the cells "
+            "before it defined and saved was still checked. If the notebook is correct but "
+            "slow, the instructor can grade it with `--mode fast` or a longer `--timeout`.")

@@ -280,7 +280,7 @@ class DockerSandbox(Sandbox):
 
         reader = threading.Thread(target=pump, name="sandbox-output", daemon=True)
         reader.start()
-        reader.join(job.limits.timeout_s + GRACE_S)
+        reader.join(job.limits.wall_s + GRACE_S)
         if reader.is_alive():
             return _Execution(exit_code=None, timed_out=True, log_tail=tail.text())
         code = api.exec_inspect(exec_id).get("ExitCode")
@@ -326,7 +326,7 @@ def _environment(cpus: float) -> dict[str, str]:
 
 
 def _lifetime_s(job: SandboxJob) -> float:
-    return job.limits.timeout_s + GRACE_S + LIFETIME_MARGIN_S
+    return job.limits.wall_s + GRACE_S + LIFETIME_MARGIN_S
 
 
 def _remove(container: Any, volume: Any) -> None:

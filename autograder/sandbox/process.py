@@ -35,7 +35,7 @@ def run_process_group(command: list[str], job: SandboxJob, *, env: dict[str, str
                                    start_new_session=preexec_fn is None, preexec_fn=preexec_fn)
         timed_out = False
         try:
-            process.wait(timeout=job.limits.timeout_s + KILL_MARGIN_S)
+            process.wait(timeout=job.limits.wall_s + KILL_MARGIN_S)
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:

@@ -124,7 +124,7 @@ class UnprivilegedSandbox(Sandbox):
             resource.setrlimit(resource.RLIMIT_NPROC, (limits.pids, limits.pids))
             disk = limits.disk_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_FSIZE, (disk, disk))
-            cpu = int(limits.timeout_s * max(1.0, limits.cpus)) + 30
+            cpu = int(limits.wall_s * max(1.0, limits.cpus)) + 30
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             os.setgroups([])
