@@ -323,7 +323,7 @@ def batch_gradient_descent(X, y, w, alpha, iterations):
 }
 
 
-def _notebook(exercise: Exercise, cells: dict[str, list[str]]) -> nbformat.NotebookNode:
+def notebook_with(exercise: Exercise, cells: dict[str, list[str]]) -> nbformat.NotebookNode:
     notebook = nbformat.read(exercise.solution_path, as_version=4)
     out = []
     for cell in notebook.cells:
@@ -357,7 +357,7 @@ def grade_all(notebooks: dict[str, tuple[str, nbformat.NotebookNode]],
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeResult]:
-    notebooks = {name: (b.exercise, _notebook(get_exercise(b.exercise), b.cells))
+    notebooks = {name: (b.exercise, notebook_with(get_exercise(b.exercise), b.cells))
                  for name, b in BYPASSES.items()}
     return grade_all(notebooks, tmp_path_factory.mktemp("bypass"))
 
