@@ -371,3 +371,57 @@ def test_without_a_cgroup_an_address_space_limit_stops_the_child(
         load_model(bomb_files["wide"], budget=NO_BUDGET, limits=limits).close()
     assert stopped.value.limit == "memory", stopped.value
     assert peak.above_start < CHILD_BOUND, f"{peak.above_start / MiB:.0f} MiB"
+
+
+# -- weights files: each way of making Keras read more than the file holds ---------------------
+
+def _npy_member(declared: tuple[int, ...]) -> bytes:
+    """An .npy header declaring ``declared`` float32 values, followed by no data."""
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f4", "fortran_order": False,
+                                                  "shape": declared})
+    return buffer.getvalue()
+
+
+def test_weights_files_that_declare_more_than_they_hold_are_refused(tmp_path: Path) -> None:
+    config = _sequential((2,), _layer("Dense", "dense", units=1))
+    npz = tmp_path / "npz.keras"
+    with zipfile.ZipFile(npz, "w") as archive:
+        archive.writestr("config.json", json.dumps(config))
+        with zipfile.ZipFile(tmp_path / "w.npz", "w") as inner:
+            inner.writestr("layers/dense/vars/0.npy", _npy_member((256 * MiB,)))
+        archive.write(tmp_path / "w.npz", "model.weights.npz")
+    with pytest.raises(ModelRefusedError, match="declares 1,024.0 MiB in the array"):
+        inspect_model_file(npz)
+
+    def aliased(handle: h5py.File) -> None:
+        variables = handle.create_group("layers/dense/vars")
+        variables.create_dataset("0", data=np.zeros((2, 1), dtype="float32"))
+        variables["1"] = variables["0"]  # a hard link: the same dataset under a second name
+
+    with pytest.raises(ModelRefusedError, match="more than once"):
+        inspect_model_file(_keras_file(tmp_path / "alias.keras", config, aliased))
+
+    def linked(handle: h5py.File) -> None:
+        handle["layers/dense/vars/0"] = h5py.ExternalLink("/etc/hostname", "/")
+
+    with pytest.raises(ModelRefusedError, match="another place or file"):
+        inspect_model_file(_keras_file(tmp_path / "link.keras", config, linked))
+
+    repeated = tmp_path / "repeated.h5"
+    with h5py.File(repeated, "w") as handle:
+        handle.attrs["model_config"] = json.dumps(config)
+        layer = handle.create_group("model_weights/dense")
+        layer.create_dataset("dense/kernel", data=np.zeros((2, 1), dtype="float32"))
+        layer.attrs["weight_names"] = np.array([b"dense/kernel"] * 3)
+    with pytest.raises(ModelRefusedError, match="repeats a name in the weight list"):
+        inspect_model_file(repeated)
+
+
+def test_an_honest_file_passes_the_budget_with_its_costs(bomb_files: dict[str, Path]) -> None:
+    from autograder.judge.models.budget import estimate
+
+    found = estimate(inspect_model_file(bomb_files["honest"]), ModelBudget())
+    assert (found.layers, found.parameters, found.flops) == (2, 3, 4)

@@ -18,12 +18,16 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from autograder.judge.models.description import (
+    NPZ_WEIGHTS_ENTRY,
     WEIGHTS_ENTRY,
     ModelDescription,
     ModelRefusedError,
@@ -535,6 +539,37 @@ def _h5_weights(handle: Any, datasets: _Datasets) -> None:
                 datasets.dataset(item, f"{layer.name}/{name}")
 
 
+def _npz_weights(path: Path, datasets: _Datasets) -> None:
+    """Weights saved as ``.npz``: every array stored uncompressed, its ``.npy`` header
+    declaring no more bytes than the member holds."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            datasets.link()
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise datasets.refuse(f"compresses the weights array {info.filename!r}")
+            with archive.open(info) as member:
+                try:
+                    version = np.lib.format.read_magic(member)
+                    read = {(1, 0): np.lib.format.read_array_header_1_0,
+                            (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                    if read is None:
+                        raise ValueError(f"npy format {version}")
+                    shape, _, dtype = read(member, max_header_size=10_000)
+                except (ValueError, OSError, SyntaxError) as exc:
+                    raise datasets.refuse(f"holds an unreadable array {info.filename!r}") \
+                        from exc
+            declared = math.prod(shape) * dtype.itemsize
+            if dtype.hasobject or declared > info.file_size:
+                raise datasets.refuse(f"declares {declared / 2**20:,.1f} MiB in the array "
+                                      f"{info.filename!r} but stores "
+                                      f"{info.file_size / 2**20:,.1f} MiB")
+            datasets.declared += declared
+            if datasets.declared > datasets.budget.max_weight_bytes:
+                raise datasets.refuse(f"declares more than "
+                                      f"{datasets.budget.max_weight_bytes // 2**20} MiB of "
+                                      "weights")
+
+
 def check_weights(path: Path, description: ModelDescription, budget: ModelBudget) -> None:
     """Refuse weights whose datasets could make Keras read more than the file holds."""
     import h5py
@@ -548,11 +583,17 @@ def check_weights(path: Path, description: ModelDescription, budget: ModelBudget
             return
         with tempfile.TemporaryDirectory(prefix="autograder-weights-") as tmp:
             with open_archive(path) as archive:
-                if WEIGHTS_ENTRY not in archive.namelist():
+                names = archive.namelist()
+                entry = next((n for n in (WEIGHTS_ENTRY, NPZ_WEIGHTS_ENTRY) if n in names),
+                             None)
+                if entry is None:
                     return
-                weights = Path(tmp) / WEIGHTS_ENTRY
-                with archive.open(WEIGHTS_ENTRY) as source, weights.open("wb") as target:
+                weights = Path(tmp) / entry
+                with archive.open(entry) as source, weights.open("wb") as target:
                     shutil.copyfileobj(source, target)
+            if entry == NPZ_WEIGHTS_ENTRY:
+                _npz_weights(weights, datasets)
+                return
             with h5py.File(weights, "r") as handle:
                 datasets.walk(handle)
     except ModelRefusedError:

@@ -27,6 +27,7 @@ MAX_ZIP_ENTRIES = 64
 MAX_CONFIG_DEPTH = 64
 MODEL_SUFFIXES = (".keras", ".h5")
 WEIGHTS_ENTRY = "model.weights.h5"
+NPZ_WEIGHTS_ENTRY = "model.weights.npz"  # what Keras reads when there is no .h5
 
 ALLOWED_CLASSES = frozenset({
     # models and the plumbing of their configs
