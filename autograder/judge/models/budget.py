@@ -40,7 +40,7 @@ Shape = tuple[int | None, ...]  # with the batch dimension first
 @dataclass(frozen=True)
 class ModelBudget:
     """What one saved model may cost the judge. The workshop's largest model (the CNN) has
-    0.11 M parameters, 9 layers and costs 2.6 MFLOP per image; these limits leave room
+    0.11 M parameters, 9 layers and costs 2.8 MFLOP per image; these limits leave room
     for every experiment the notebooks invite (more filters, wider or extra layers)."""
 
     max_parameters: int = 10_000_000  # 40 MB of float32 variables

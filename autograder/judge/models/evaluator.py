@@ -247,9 +247,12 @@ class ModelProcess:
 
     # -- ends ----------------------------------------------------------------------------------
     def _kill(self, why: str) -> None:
+        pid = self.pid
+        if pid <= 0:  # already reaped (and os.kill(0, ...) would hit our process group)
+            return
         self._killed_for = why
         with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
 
     def _status(self) -> dict[str, Any]:
         if self._fresh is not None:
