@@ -21,6 +21,7 @@ from typing import Any
 from autograder import plaindata
 from autograder.datasets import dataset_sources, exercise_datasets, public_data_dir
 from autograder.exercises import Exercise, Limits
+from autograder.judge import warmup
 from autograder.judge.collect import read_calls, read_execution
 from autograder.judge.context import JudgeContext
 from autograder.judge.framework import Grader, Plan
@@ -95,6 +96,7 @@ def _grade(exercise: Exercise, grader: Grader, submission: Path, sandbox: Sandbo
                       f"{str(exc.filename or '')[-200:]}).")
             return _all_failed(exercise.id, grader, Problem(ProblemCode.SUBMISSION_REFUSED,
                                                             reason), started, metadata)
+        warmup.start(exercise)  # the judge's imports and data load while the notebook runs
         try:
             outcome = sandbox.run(job)
         except InfrastructureError:

@@ -22,18 +22,24 @@ from autograder.commands.options import (
 )
 
 EXIT_STOPPED = 3
+# Docker grades run in one warm container per worker (docs/sandbox.md); --no-warm starts a
+# fresh container per submission, with the same results.
+WARM_DEFAULT = False
 
 
 def main(*, exercise: str, submissions: Path, out: Path, workers: int | None = None,
          scheduler: str | None = None, max_failures: int | None = 10, sandbox: str = "auto",
          mode: str = "full", gpus: str | None = None, limits: dict[str, Any] | None = None,
          sandbox_settings: dict[str, Any] | None = None,
-         cache_dir: Path | None = None, tls: TlsFiles | None = None) -> BatchReport:
+         cache_dir: Path | None = None, tls: TlsFiles | None = None,
+         warm: bool = WARM_DEFAULT) -> BatchReport:
     """Grade every submission in ``submissions`` (a folder or a Canvas/Gradescope export
-    zip) and write results, a gradebook CSV and a summary to ``out``."""
+    zip) and write results, a gradebook CSV and a summary to ``out``. ``warm``: the Docker
+    sandbox keeps one warm container per worker instead of one container per submission."""
+    sandbox_settings = {**(sandbox_settings or {}), **({"warm": True} if warm else {})}
     settings = BatchSettings(exercise=exercise, submissions=submissions, out=out,
                              workers=workers, scheduler=scheduler, max_failures=max_failures,
-                             sandbox=sandbox, sandbox_settings=sandbox_settings or {},
+                             sandbox=sandbox, sandbox_settings=sandbox_settings,
                              mode=mode, gpus=gpus, limits=limits or {}, cache_dir=cache_dir,
                              tls=tls or TlsFiles())
     progress = make_progress(sys.stderr)
@@ -78,6 +84,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="stop after this many sandbox-level failures (0: never)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="result cache (default: $AUTOGRADER_CACHE_DIR or OUT/cache)")
+    parser.add_argument("--warm", action=argparse.BooleanOptionalAction, default=WARM_DEFAULT,
+                        help="Docker: grade in one warm container per worker, forking a fresh "
+                             "isolated kernel per submission (--no-warm: a new container per "
+                             "submission; same results)")
     add_grading_options(parser)
 
     def handle(args: argparse.Namespace) -> int:
@@ -87,7 +97,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                           max_failures=args.max_failures, sandbox=args.sandbox,
                           mode=args.mode, gpus=args.gpus, limits=limit_overrides(args),
                           sandbox_settings=sandbox_options(args), cache_dir=args.cache_dir,
-                          tls=TlsFiles(args.tls_ca_file, args.tls_cert, args.tls_key))
+                          tls=TlsFiles(args.tls_ca_file, args.tls_cert, args.tls_key),
+                          warm=args.warm)
         except (ExportError, BatchLockedError, SchedulerSettingsError,
                 SchedulerUnreachableError) as exc:
             # The export as a whole, the output folder, the scheduler: a message, never a

@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import nbformat
 from nbclient import NotebookClient
@@ -156,7 +156,23 @@ def _run_cells(client: CappedNotebookClient, notebook: NotebookNode, job: Job,
         errors.extend(cell_errors)
 
 
-def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
+class RunningKernel(Protocol):
+    """A kernel someone else started and owns, as a warm sandbox's runner gets it: it runs
+    as another uid than the runner, so the runner cannot stop it itself."""
+
+    manager: Any  # a jupyter_client kernel manager connected to it
+
+    def share_stage(self, stage: Path) -> None:
+        """Let the kernel's uid write the probe's records into ``stage``."""
+
+    def stop(self, stage: Path | None) -> None:
+        """Return once the kernel and every process of its uid are gone, with what they
+        staged handed to the runner's uid."""
+
+
+def run_job(job_dir: Path, workdir: Path, out_dir: Path, *,
+            kernel: RunningKernel | None = None) -> None:
+    """Run the job's notebook and the probe, in a fresh kernel or in ``kernel``."""
     job = Job.read(job_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     log = ExecutionLog(out_dir / "execution.json")
@@ -170,8 +186,9 @@ def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
     os.environ.update(job.env)
     client = CappedNotebookClient(
         notebook, output_limit_bytes=job.output_limit_bytes, timeout=job.cell_timeout_s,
-        kernel_name=job.kernel_name, allow_errors=True, interrupt_on_timeout=True,
-        startup_timeout=120, resources={"metadata": {"path": str(workdir)}},
+        kernel_name=job.kernel_name, km=kernel.manager if kernel else None, allow_errors=True,
+        interrupt_on_timeout=True, startup_timeout=120,
+        resources={"metadata": {"path": str(workdir)}},
     )
     stage: Path | None = None  # created once the cells are done (see runner/staging.py)
     errors: list[dict[str, Any]] = []
@@ -191,6 +208,8 @@ def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
             log.update(current_cell=PROBE_CELL, cell_errors=errors)
             client.timeout = int(max(5, seconds))
             stage = staging.create(out_dir)
+            if kernel is not None:
+                kernel.share_stage(stage)
             probe_cell = _probe_cell(job_dir, stage, time.time() + seconds)
             notebook.cells.append(probe_cell)  # nbclient stores results by cell index
             client.execute_cell(probe_cell, len(notebook.cells) - 1)
@@ -209,6 +228,8 @@ def run_job(job_dir: Path, workdir: Path, out_dir: Path) -> None:
                    message=_time_limit_message(job, stopped_in))
         return
     finally:
+        if kernel is not None:
+            kernel.stop(stage)
         with contextlib.suppress(OSError):  # what was not promoted reads as not run
             staging.promote(stage, out_dir)  # the kernel has been shut down by now
     if stopped_in is not None:

@@ -65,7 +65,13 @@ def _docker(options: dict[str, Any]) -> Sandbox:
         if isinstance(exc, SandboxUnavailableError):
             raise
         raise SandboxUnavailableError(f"the Docker sandbox cannot be loaded: {exc}") from exc
-    return DockerSandbox.connect(**{k: v for k, v in options.items() if k != "user"})
+    settings = {k: v for k, v in options.items() if k not in ("user", "warm")}
+    if options.get("warm"):
+        # One long-lived container per process, forking a fresh grade per submission.
+        from autograder.sandbox.warm import WarmDockerSandbox
+
+        return WarmDockerSandbox.connect(**settings)
+    return DockerSandbox.connect(**settings)
 
 
 def _unprivileged(user: str | None) -> Sandbox:

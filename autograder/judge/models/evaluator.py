@@ -126,6 +126,11 @@ class Evaluator:
             raise RuntimeError("the model evaluator sent a malformed reply")
         return reply
 
+    def start(self) -> None:
+        """Start the warm process now (it imports TensorFlow), e.g. while a sandbox runs."""
+        with self._lock:
+            self._start()
+
     def fork(self, sock: socket.socket) -> int:
         """A child forked from the warm process, serving on ``sock`` (its end)."""
         return int(self._ask({"op": "fork"}, [sock.fileno()])["pid"])

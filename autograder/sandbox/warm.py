@@ -1,0 +1,327 @@
+"""The warm Docker sandbox: one long-lived container per worker, whose first process (the
+zygote, autograder.runner.zygote) has imported Python, ipykernel, NumPy, scikit-learn and
+TensorFlow/Keras once, and forks a fresh, isolated grade for each submission.
+
+Per submission the host
+1. copies the job (plan and settings) and the student's files into the container's
+   ``/sandbox`` volume (``put_archive``: a tmpfs volume, as the cold results volume);
+2. runs ``autograder.runner.zygote_request`` with ``docker exec``; the zygote forks a grade
+   leader that runs the notebook with a kernel forked from the zygote, as a uid of that
+   grade alone, then kills and removes everything of it and checks nothing is left;
+3. reads ``/sandbox/out`` back with the same bounded reader as the cold sandbox.
+
+What stays per submission and what the container holds is described in docs/sandbox.md.
+The container keeps every restriction of the cold one (no network, read-only root,
+no-new-privileges, memory, CPU and process limits, tmpfs scratch) and differs in one
+respect: its init runs as root with the capabilities it needs to hand each grade fresh
+uids and remove what they leave (SETUID, SETGID, CHOWN, DAC_OVERRIDE, FOWNER, KILL). No
+student process keeps any of them: it runs as a non-root uid under no-new-privileges.
+
+A container whose grade ran past its time, whose leader reports anything left behind, or
+whose zygote does not answer is removed, and the next submission gets a new one.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import json
+import logging
+import secrets
+import tarfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from docker.types import Mount
+
+from autograder.image.context import STUDENT_HOME
+from autograder.sandbox.base import SandboxJob, SandboxOutcome
+from autograder.sandbox.docker import (
+    GRACE_S,
+    LOG_TAIL_BYTES,
+    OUT_LIMIT_MB,
+    DockerSandbox,
+    _environment,
+    _remove,
+    _Tail,
+)
+from autograder.sandbox.orphans import CONTAINER_LABEL, EXPIRES_LABEL, SESSION_LABEL
+
+SANDBOX_MOUNT = "/sandbox"
+CONTROL_DIR = "/run/autograder"
+CAPABILITIES = ["SETUID", "SETGID", "CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL"]
+# A container serves submissions for at most this long, then is replaced; its zygote ends
+# itself after this (or after IDLE_EXIT_S without a request) if its grader has died.
+LIFETIME_S = 4 * 3600.0
+IDLE_EXIT_S = 600.0
+# What the zygote itself holds (TensorFlow imported, about 0.5 GiB) comes on top of the
+# submission's memory limit; its threads on top of the process limit.
+ZYGOTE_MEMORY_MB = 768
+ZYGOTE_PIDS = 96
+UID_BASE_RANGE = (1 << 20, 1 << 30)  # uids no host account uses; each container its own
+REPORT_PREFIX = "warm-report"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Container:
+    container: Any
+    volume: Any
+    limits_key: tuple[Any, ...]
+    gpus: str | None
+    nonce: str
+    started: float
+    grades: int = 0
+
+
+@dataclass
+class WarmTimings:
+    """Where one warm grade's time went, host and container side (seconds)."""
+
+    stage: float = 0.0
+    exec: float = 0.0
+    readback: float = 0.0
+    leader: dict[str, float] = field(default_factory=dict)
+    started_container: bool = False
+
+
+class WarmDockerSandbox(DockerSandbox):
+    name = "docker"  # results are the cold sandbox's; the cache treats them as one
+    isolated = True
+    warm = True
+
+    def __init__(self, client: Any, image: str, labels: dict[str, str],
+                 image_id: str = "") -> None:
+        super().__init__(client, image, labels, image_id=image_id)
+        self._current: _Container | None = None
+        self._lock = threading.Lock()  # one grade at a time per warm container
+        self.last_timings = WarmTimings()
+        self.replaced = 0
+        # A batch worker is a long-lived process that is never told it is done: its warm
+        # container goes when it exits (or, if it is killed, when the zygote idles out).
+        atexit.register(self.close)
+
+    def describe(self) -> str:
+        return f"docker ({self.image}, warm)"
+
+    def run(self, job: SandboxJob) -> SandboxOutcome:
+        with self._lock:
+            return self._run(job)
+
+    def _run(self, job: SandboxJob) -> SandboxOutcome:
+        started, wall_started = time.monotonic(), time.time()
+        timings = WarmTimings()
+        box = self._ready(job, timings)
+        mark = time.monotonic()
+        box.container.put_archive(SANDBOX_MOUNT, _job_archive(job))
+        timings.stage = time.monotonic() - mark
+        mark = time.monotonic()
+        exit_code, report, tail, timed_out = self._exec(box, job)
+        timings.exec = time.monotonic() - mark
+        timings.leader = {k: float(v) for k, v in (report.get("seconds") or {}).items()}
+        box.grades += 1
+        if timed_out or not report.get("healthy", False):
+            problems = report.get("problems") or ["no report"]
+            log.info("discarding warm sandbox %s: %s", box.container.short_id,
+                     "timed out" if timed_out else "; ".join(map(str, problems))[:500])
+            oom_killed = self._oom_since(box, wall_started)
+            self._discard()
+            return SandboxOutcome(exit_code=None if timed_out else exit_code,
+                                  seconds=time.monotonic() - started, timed_out=timed_out,
+                                  oom_killed=oom_killed, log_tail=tail[-LOG_TAIL_BYTES:])
+        mark = time.monotonic()
+        readback = self._read_results(box.container, job.out_dir)
+        timings.readback = time.monotonic() - mark
+        oom_killed = self._oom_since(box, wall_started)
+        self.last_timings = timings
+        if readback.truncated:
+            tail += f"\n[sandbox: results over {OUT_LIMIT_MB} MiB were cut]"
+        if readback.skipped:
+            tail += f"\n[sandbox: {len(readback.skipped)} links or special files were ignored]"
+        return SandboxOutcome(exit_code=exit_code, seconds=time.monotonic() - started,
+                              timed_out=False, oom_killed=oom_killed,
+                              log_tail=tail[-LOG_TAIL_BYTES:])
+
+    # The container -------------------------------------------------------------------
+
+    def _ready(self, job: SandboxJob, timings: WarmTimings) -> _Container:
+        """The warm container for ``job``'s limits, started (and its zygote warming up)
+        if there is none that fits."""
+        key = _limits_key(job)
+        box = self._current
+        too_old = box is not None and (
+            time.monotonic() - box.started > LIFETIME_S - job.limits.timeout_s - GRACE_S - 60)
+        if box is not None and (box.limits_key != key or box.gpus != job.gpus or too_old):
+            self._discard()
+            box = None
+        if box is None:
+            box = self._start_container(job)
+            timings.started_container = True
+            self._current = box
+        return box
+
+    def prepare(self, job: SandboxJob) -> None:
+        """Start the warm container for ``job``'s limits now, so the first grade does not
+        wait for the zygote's imports."""
+        with self._lock:
+            self._ready(job, WarmTimings())
+
+    def _start_container(self, job: SandboxJob) -> _Container:
+        settings = self.warm_container_settings(job)
+        labels = settings["labels"]
+        volume = self.client.volumes.create(
+            driver="local", labels=labels,
+            driver_opts={"type": "tmpfs", "device": "tmpfs",
+                         "o": f"size={OUT_LIMIT_MB + job.limits.disk_mb}m,mode=0755,"
+                              "nosuid,nodev,noexec"})
+        settings["mounts"] = [Mount(SANDBOX_MOUNT, str(volume.name), type="volume")]
+        try:
+            container = self.client.containers.create(**settings)
+            self._start(container, job)
+        except BaseException:
+            self._cleanup.submit(_remove_volume_only, volume)
+            raise
+        return _Container(container=container, volume=volume, limits_key=_limits_key(job),
+                          gpus=job.gpus, nonce=secrets.token_hex(16),
+                          started=time.monotonic())
+
+    def warm_container_settings(self, job: SandboxJob) -> dict[str, Any]:
+        """The cold container's settings, changed where a warm one must differ."""
+        settings = self.container_settings(job)
+        limits = job.limits
+        uid_base = secrets.randbelow(UID_BASE_RANGE[1] - UID_BASE_RANGE[0]) + UID_BASE_RANGE[0]
+        settings.update({
+            "command": ["python", "-m", "autograder.runner.zygote", "--uid-base",
+                        str(uid_base), "--exit-after", f"{LIFETIME_S:.0f}",
+                        "--idle-exit", f"{IDLE_EXIT_S:.0f}"],
+            "user": "0:0",
+            "working_dir": "/",
+            # PYTHONHASHSEED is read when an interpreter starts: a forked kernel keeps the
+            # zygote's, so the zygote gets the cold kernel's.
+            "environment": {**_environment(limits.cpus), "PYTHONHASHSEED": "0"},
+            "cap_add": CAPABILITIES,
+            "tmpfs": {
+                STUDENT_HOME: f"size={limits.disk_mb}m,mode=0700,nosuid,nodev",
+                "/tmp": settings["tmpfs"]["/tmp"],
+                CONTROL_DIR: "size=1m,mode=0700,nosuid,nodev,noexec",
+            },
+            "mem_limit": f"{limits.memory_mb + ZYGOTE_MEMORY_MB}m",
+            "memswap_limit": f"{limits.memory_mb + ZYGOTE_MEMORY_MB}m",
+            "pids_limit": limits.pids + ZYGOTE_PIDS,
+            "labels": {CONTAINER_LABEL: "1", SESSION_LABEL: self.session,
+                       EXPIRES_LABEL: f"{time.time() + LIFETIME_S + 600:.0f}"},
+        })
+        return settings
+
+    def _discard(self) -> None:
+        box, self._current = self._current, None
+        if box is not None:
+            self.replaced += 1
+            self._cleanup.submit(_remove, box.container, box.volume)
+
+    def close(self) -> None:
+        with self._lock:
+            box, self._current = self._current, None
+        if box is not None:
+            try:
+                self._cleanup.submit(_remove, box.container, box.volume)
+            except RuntimeError:  # at interpreter exit the executor takes no more work
+                _remove(box.container, box.volume)
+        super().close()
+
+    # One grade -----------------------------------------------------------------------
+
+    def _exec(self, box: _Container, job: SandboxJob
+              ) -> tuple[int | None, dict[str, Any], str, bool]:
+        api = self.client.api
+        command = ["python", "-m", "autograder.runner.zygote_request",
+                   "--pids", str(job.limits.pids), "--timeout-s", f"{job.limits.timeout_s:g}"]
+        exec_id = api.exec_create(
+            box.container.id, command, user="0:0", workdir="/",
+            environment={"AUTOGRADER_REPORT_NONCE": box.nonce})["Id"]
+        output = api.exec_start(exec_id, stream=True)
+        tail = _Tail(LOG_TAIL_BYTES + 8192)
+
+        def pump() -> None:
+            try:
+                for chunk in output:
+                    tail.add(chunk)
+            except Exception:  # the connection closes when the container is removed
+                pass
+
+        reader = threading.Thread(target=pump, name="warm-sandbox-output", daemon=True)
+        reader.start()
+        # The first grade of a container also waits for the zygote's imports.
+        patience = job.limits.timeout_s + GRACE_S + (120.0 if box.grades == 0 else 0.0)
+        reader.join(patience)
+        if reader.is_alive():
+            return None, {}, tail.text(), True
+        text, report = _split_report(tail.text(), box.nonce)
+        code = report.get("exit_code")
+        return (code if isinstance(code, int) else None), report, text, bool(
+            report.get("timed_out"))
+
+    def _oom_since(self, box: _Container, since: float) -> bool:
+        events = self.client.events(since=f"{since - 1:.9f}", until=f"{time.time():.9f}",
+                                    filters={"container": box.container.id, "event": "oom"},
+                                    decode=True)
+        return any(True for _ in events)
+
+
+def _limits_key(job: SandboxJob) -> tuple[Any, ...]:
+    limits = job.limits
+    return (limits.memory_mb, limits.cpus, limits.pids, limits.disk_mb)
+
+
+def _split_report(text: str, nonce: str) -> tuple[str, dict[str, Any]]:
+    """The run's output without the leader's report, and the report (empty if missing)."""
+    marker = f"\n{nonce} "
+    at = text.rfind(marker)
+    if at < 0:
+        return text, {}
+    line = text[at + len(marker):].split("\n", 1)[0]
+    try:
+        report = json.loads(line)
+    except ValueError:
+        report = {}
+    return text[:at], report if isinstance(report, dict) else {}
+
+
+def _job_archive(job: SandboxJob) -> bytes:
+    """``job/`` and ``input/`` as a tar, owned by root and readable by the grade."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, folder in (("job", job.job_dir), ("input", job.workdir)):
+            _add_tree(archive, name, folder)
+    return buffer.getvalue()
+
+
+def _add_tree(archive: tarfile.TarFile, name: str, folder: Path) -> None:
+    entries = [folder, *sorted(folder.rglob("*"))]
+    for path in entries:
+        if path.is_symlink():
+            continue
+        relative = path.relative_to(folder).as_posix()
+        info = tarfile.TarInfo(name if relative == "." else f"{name}/{relative}")
+        info.uid = info.gid = 0
+        info.mtime = int(time.time())
+        if path.is_dir():
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            archive.addfile(info)
+        elif path.is_file():
+            info.size, info.mode = path.stat().st_size, 0o644
+            with path.open("rb") as stream:
+                archive.addfile(info, stream)
+
+
+def _remove_volume_only(volume: Any) -> None:
+    from autograder.sandbox.docker import _remove_volume
+
+    _remove_volume(volume)
+
+
+__all__ = ["WarmDockerSandbox", "WarmTimings"]
