@@ -29,6 +29,7 @@ CLEAN = {
     "alias": "def g(y):\n    return np.mean(y)\nf = g",
     "min of two": "def f(y):\n    return max(np.max(y), 1e-12)",
     "sum of a tuple": "def f(y):\n    return sum((np.sum(y), 1.0))",
+    "min of a shape": "def f(X):\n    return np.sum(X) / min(X.shape)",
     "weights": "W = np.array([1.0, 2.0])\n\ndef f(X):\n    return X @ W",
     "method": "class H:\n    def go(self, y):\n        return np.sum(y)\nh = H()\n"
               "def f(y):\n    return h.go(y)",

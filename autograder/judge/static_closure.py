@@ -315,8 +315,11 @@ class _Scanner:
         func = node.func
         name = func.id if isinstance(func, ast.Name) and func.id not in scope.locals else None
         plain_args = not any(isinstance(a, ast.Starred) for a in node.args)
-        literal = len(node.args) == 1 and isinstance(node.args[0], ast.Tuple | ast.List) \
-            and not any(isinstance(e, ast.Starred) for e in node.args[0].elts)
+        only = node.args[0] if len(node.args) == 1 else None
+        # A display of a few terms, or an array's shape: a fixed, short sequence.
+        literal = (isinstance(only, ast.Tuple | ast.List)
+                   and not any(isinstance(e, ast.Starred) for e in only.elts)) or (
+            isinstance(only, ast.Attribute) and only.attr == "shape")
         if name in {"min", "max"} and plain_args and len(node.args) >= 2 \
                 and name not in self.bindings.names:
             pass  # min(a, b) compares two values; min(X) loops over X
