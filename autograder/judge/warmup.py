@@ -7,6 +7,7 @@ sandbox's instead of following them."""
 from __future__ import annotations
 
 import threading
+import time
 
 from autograder.datasets import exercise_datasets, load_heldout
 from autograder.exercises import Exercise
@@ -15,6 +16,7 @@ from autograder.judge.models.evaluator import evaluator
 
 _started: set[str] = set()
 _lock = threading.Lock()
+seconds: dict[str, float] = {}  # how long each exercise's warm-up took, once it is done
 
 
 def needs_keras(exercise: Exercise) -> bool:
@@ -36,6 +38,7 @@ def start(exercise: Exercise) -> threading.Thread | None:
 def _load(exercise: Exercise) -> None:
     # Failures are not reported here: the judge meets the same error when it grades, and
     # words it for the student there.
+    started = time.monotonic()
     try:
         if needs_keras(exercise):
             evaluator().start()
@@ -43,3 +46,4 @@ def _load(exercise: Exercise) -> None:
             load_heldout(name)
     except Exception:
         return
+    seconds[exercise.id] = round(time.monotonic() - started, 2)

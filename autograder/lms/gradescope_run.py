@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from autograder.exercises import course_root, get_exercise
+from autograder.judge import warmup
 from autograder.pipeline import GradeOptions, grade
 from autograder.reporters.gradescope import to_gradescope
 from autograder.results import GradeResult, Problem, ProblemCode, TestResult
@@ -58,8 +59,15 @@ def main(argv: list[str] | None = None) -> int:
         result = grade(exercise=exercise, submission=args.submission, sandbox=sandbox,
                        options=GradeOptions(limits=limits))
         result.metadata["sandbox"] = sandbox.describe()
+        # Loaded while the notebook ran (judge/warmup.py): seconds the judge did not wait.
+        warmed = warmup.seconds.get(exercise.id)
+        if warmed is not None:
+            result.metadata["judge_warmup_s"] = warmed
         # Gradescope hides stdout from students (stdout_visibility "hidden"): staff only.
-        sys.stdout.write(f"sandbox: {sandbox.describe()}\n{result.sandbox_log}\n")
+        sys.stdout.write(f"sandbox: {sandbox.describe()}\n{result.sandbox_log}\n"
+                         f"graded in {time.monotonic() - started:.1f} s; judge warm-up "
+                         f"(TensorFlow, held-out data, while the notebook ran): "
+                         f"{'none' if warmed is None else f'{warmed:.1f} s'}\n")
     except Exception as exc:
         traceback.print_exc()  # to Gradescope's hidden stdout, for staff
         result = failure_result(args.exercise, "The autograder itself failed "
