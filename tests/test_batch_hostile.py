@@ -13,6 +13,9 @@ Checked: the batch exits 0 with no machine failure and no worker replaced; every
 submission gets a graded result with a specific problem code; the honest ones get exactly
 the results of a batch without the hostile ones; a rerun grades nothing (every result,
 errors included, comes from the cache); the gradebook has no formula cell.
+
+A second, small batch adds the two model bombs (the Keras exercise they aim at is graded
+in fast mode; the bombs are built by tests/test_model_bombs.py): 38 + 2 = the class of 40.
 """
 
 from __future__ import annotations
@@ -226,3 +229,40 @@ def test_a_class_with_judge_crashers_is_graded_whole(tmp_path: Path) -> None:
     assert run["graded_now"] == 0 and run["from_cache"] == 38
     stored = [e["key"] for e in log_events(out) if e["event"] == "stored"]
     assert len(stored) == len(set(stored)) == 38
+
+
+def test_model_bombs_in_a_class_fail_their_tests_and_kill_no_worker(tmp_path: Path) -> None:
+    """Two small model files that would make the judge use gigabytes (a config-only
+    Dense(650000), a variable that declares 1 GiB and stores nothing), handed in with the
+    linear-regression notebook and graded in fast mode: each fails the tests of its file
+    with the limit named, the batch exits 0, no worker is lost, a rerun grades nothing."""
+    from tests.test_model_bombs import config_only_dense, declared_gigabyte_keras
+
+    exercise = get_exercise("linear-regression")
+    submissions = tmp_path / "submissions"
+    bombs = {"wide": ("line.keras", config_only_dense, "more than 10,000,000 parameters"),
+             "declared": ("house_prices.keras", declared_gigabyte_keras,
+                          "declares 1,024.0 MiB in the dataset")}
+    for name, (file_name, build, _) in bombs.items():
+        folder = submissions / name
+        folder.mkdir(parents=True)
+        (folder / exercise.solution_path.name).write_bytes(exercise.solution_path.read_bytes())
+        build(folder / file_name)
+        assert (folder / file_name).stat().st_size < 2**20  # small files
+    out = tmp_path / "out"
+    done = run_grade_batch("linear-regression", submissions, out, "--workers", "2",
+                           "--mode", "fast", "--timeout", "150")
+    assert done.returncode == 0, done.stderr
+    summary = read_summary(out)
+    assert summary["graded"] == 2 and summary["sandbox_failures"] == []
+    starts = [e for e in log_events(out) if e["event"] == "start"]
+    assert len(starts) == 2 and len({e["pid"] for e in starts}) <= 2
+    results = _results(out)
+    for name, (file_name, _, refusal) in bombs.items():
+        refused = [t for t in results[name].tests if refusal in t.output]
+        assert refused and all(t.status != "passed" and file_name in t.output
+                               for t in refused), results[name].tests
+    again = run_grade_batch("linear-regression", submissions, out, "--workers", "2",
+                            "--mode", "fast", "--timeout", "150")
+    assert again.returncode == 0, again.stderr
+    assert read_summary(out)["run"]["from_cache"] == 2
