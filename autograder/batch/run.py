@@ -143,6 +143,11 @@ def _run(settings: BatchSettings, progress: BatchProgress) -> BatchReport:
                       "(use --sandbox docker for untrusted submissions)")
     limits = exercise.limits.override(**settings.limits)
     identity = sandbox_identity(sandbox)
+    # Workers start containers from the image this batch connected to (its content id), so
+    # a tag moved mid-batch cannot mix two images under one key.
+    image_id = getattr(sandbox, "image_id", None)
+    worker_settings = ({**settings.sandbox_settings, "image": image_id} if image_id
+                       else settings.sandbox_settings)
     fingerprint = options_fingerprint(settings.mode, limits)
     cache_dir = (settings.cache_dir or default_cache_dir(settings.out)).resolve()
     results_dir = settings.out / "results"
@@ -174,7 +179,7 @@ def _run(settings: BatchSettings, progress: BatchProgress) -> BatchReport:
             submission_id=sources[0].id, submission_path=str(sources[0].path.resolve()),
             key=keys[sources[0].id], sandbox_name=sandbox.name, limits=limits,
             cache_dir=str(cache_dir), mode=settings.mode, gpus=settings.gpus,
-            sandbox_settings=settings.sandbox_settings,
+            sandbox_settings=worker_settings,
             log_path=str((settings.out / "grading.log").resolve()))
             for sources in waiting.values()]
 
