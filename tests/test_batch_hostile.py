@@ -233,9 +233,10 @@ def test_a_class_with_judge_crashers_is_graded_whole(tmp_path: Path) -> None:
 
 def test_model_bombs_in_a_class_fail_their_tests_and_kill_no_worker(tmp_path: Path) -> None:
     """Two small model files that would make the judge use gigabytes (a config-only
-    Dense(650000), a variable that declares 1 GiB and stores nothing), handed in with the
-    linear-regression notebook and graded in fast mode: each fails the tests of its file
-    with the limit named, the batch exits 0, no worker is lost, a rerun grades nothing."""
+    Dense(650000), a variable that declares 1 GiB and stores nothing), handed in for the
+    linear-regression exercise with a notebook that only says it saved them (so only the
+    judge opens them): each fails the tests of its file with the limit named, the batch
+    exits 0, no worker is lost, a rerun grades nothing."""
     from tests.test_model_bombs import config_only_dense, declared_gigabyte_keras
 
     exercise = get_exercise("linear-regression")
@@ -246,12 +247,14 @@ def test_model_bombs_in_a_class_fail_their_tests_and_kill_no_worker(tmp_path: Pa
     for name, (file_name, build, _) in bombs.items():
         folder = submissions / name
         folder.mkdir(parents=True)
-        (folder / exercise.solution_path.name).write_bytes(exercise.solution_path.read_bytes())
+        notebook = nbformat.v4.new_notebook()
+        notebook.cells = [nbformat.v4.new_code_cell("print('models saved')")]
+        nbformat.write(notebook, folder / exercise.solution_path.name)
         build(folder / file_name)
         assert (folder / file_name).stat().st_size < 2**20  # small files
     out = tmp_path / "out"
     done = run_grade_batch("linear-regression", submissions, out, "--workers", "2",
-                           "--mode", "fast", "--timeout", "150")
+                           "--mode", "fast")
     assert done.returncode == 0, done.stderr
     summary = read_summary(out)
     assert summary["graded"] == 2 and summary["sandbox_failures"] == []
@@ -263,6 +266,6 @@ def test_model_bombs_in_a_class_fail_their_tests_and_kill_no_worker(tmp_path: Pa
         assert refused and all(t.status != "passed" and file_name in t.output
                                for t in refused), results[name].tests
     again = run_grade_batch("linear-regression", submissions, out, "--workers", "2",
-                            "--mode", "fast", "--timeout", "150")
+                            "--mode", "fast")
     assert again.returncode == 0, again.stderr
     assert read_summary(out)["run"]["from_cache"] == 2
