@@ -343,7 +343,7 @@ NO_BUDGET = ModelBudget(max_parameters=10**12, max_layers=10**6, max_application
                         max_flops_per_sample=10**18, max_activation_values=10**12,
                         max_initializer_flops=10**18, max_weight_bytes=10**12,
                         max_weight_links=10**6, inspect_weights=False)
-CHILD_LIMITS = ModelLimits(load_seconds=20, call_seconds=10, cpu_seconds=30)
+CHILD_LIMITS = ModelLimits(load_seconds=12, call_seconds=6, cpu_seconds=30)
 
 
 @pytest.mark.slow
