@@ -77,6 +77,10 @@ def test_roster_matches_canvas_and_gradescope_export_names(course: dict[str, Pat
     assert roster.find("enoether.ipynb").canvas_id == "1004"
     assert roster.find("stranger_9999_1_mse.ipynb") is None
     assert roster.find("submission_123") is None
+    # grade-batch's folder for a Canvas student, and its result file, name the user id.
+    assert roster.find("lovelaceada_1001").name == "Lovelace, Ada"
+    assert roster.find("turingalan_1002.json").name == "Turing, Alan"
+    assert roster.find("lovelaceada_9999") is None
 
 
 def test_gradebook_csv_has_canvas_import_shape(course: dict[str, Path], tmp_path: Path,

@@ -5,7 +5,8 @@ SIS Login ID, Section``, optionally ``Email``): a gradebook exported from Canvas
 it is. Submission names are matched to students in this order:
 
 * Canvas's submission download: ``lastfirst_12345_67890_original.ipynb`` and
-  ``lastfirst_LATE_12345_67890_original.ipynb`` (12345 is the Canvas user ID);
+  ``lastfirst_LATE_12345_67890_original.ipynb`` (12345 is the Canvas user ID), and the
+  ``lastfirst_12345`` folder grade-batch makes of each student's files;
 * Gradescope's export: ``submission_<n>/`` folders with ``submission_metadata.yml``
   naming each one's submitters (matched on email, then SIS user ID);
 * a name equal to a student's SIS login, SIS user ID, Canvas ID or email.
@@ -23,6 +24,8 @@ import yaml
 
 CANVAS_EXPORT_NAME = re.compile(r"^[^_]+_(?:(?i:late)_)?(?P<user>\d+)_(?P<submission>\d+)(?:_|$)")
 GRADESCOPE_FOLDER = re.compile(r"^submission_\d+$")
+# grade-batch's folder (and result file) for a Canvas student: ``<login>_<user id>``.
+CANVAS_STUDENT_FOLDER = re.compile(r"^[^_]+_(?P<user>\d+)$")
 ROSTER_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 
 
@@ -80,6 +83,11 @@ class Roster:
                 if found:
                     return found
             return None
+        student_folder = CANVAS_STUDENT_FOLDER.match(folder)
+        if student_folder and not GRADESCOPE_FOLDER.match(folder):
+            found = self._by("canvas_id", student_folder.group("user"))
+            if found:
+                return found
         stem = PurePosixPath(name).stem if "." in name else name
         for attribute in ("sis_login_id", "sis_user_id", "canvas_id", "email"):
             found = self._by(attribute, stem)
