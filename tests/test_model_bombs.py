@@ -428,3 +428,22 @@ def test_an_honest_file_passes_the_budget_with_its_costs(bomb_files: dict[str, P
 
     found = estimate(inspect_model_file(bomb_files["honest"]), ModelBudget())
     assert (found.layers, found.parameters, found.flops) == (2, 3, 4)
+
+
+@pytest.mark.parametrize("config", [
+    _sequential((), _layer("Dense", "dense", units=1)),  # no feature dimension at all
+    {"class_name": "Functional", "config": {
+        "layers": [{**_input((2,)), "name": "input", "inbound_nodes": []},
+                   {**_layer("Concatenate", "cat"), "name": "cat",
+                    "inbound_nodes": [{"args": [[{"class_name": "__keras_tensor__",
+                                                  "config": {"keras_history": h}}
+                                                 for h in (["input", 0, 0], ["nowhere", 0, 0])]],
+                                       "kwargs": {}}]}],
+        "input_layers": [["input", 0, 0]], "output_layers": [["cat", 0, 0]]}},
+    _sequential((2,), _layer("Conv2D", "conv", filters="many", kernel_size=[[3]], strides=None)),
+])
+def test_odd_descriptions_never_break_the_budget(tmp_path: Path, config: dict[str, Any]) -> None:
+    path = _keras_file(tmp_path / "odd.keras", config)
+    # A refusal with a message is fine; an exception of another kind is not.
+    with suppress(ModelRefusedError):
+        inspect_model_file(path)

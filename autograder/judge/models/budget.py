@@ -430,6 +430,10 @@ def estimate(description: ModelDescription, budget: ModelBudget) -> Estimate:
         raise ModelRefusedError(_message(description.file_name, str(over))) from None
     except RecursionError:
         raise ModelRefusedError(f"{description.file_name} nests models too deeply.") from None
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError, OverflowError):
+        # A description this walk cannot follow is left to Keras, under the child's limits;
+        # the estimate says it is incomplete.
+        walker.estimate.unknown_shapes.append("(description not followed)")
     return walker.estimate
 
 
