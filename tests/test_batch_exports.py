@@ -36,3 +36,33 @@ def test_gradescope_export_gradebook_names_the_submitters(tmp_path: Path) -> Non
         "Jane Doe", "jane@uni.edu", "1001")
     assert (group["students"], group["student_ids"]) == ("Kim Roe; Al Smith", "1002; 1003")
     assert float(jane["score"]) > 0 and float(group["score"]) == 0
+
+
+def test_an_odd_canvas_export_grades_everyone_it_can(tmp_path: Path) -> None:
+    """Late attempts (the newest is graded), a ':' in a file name, a name over NAME_MAX, a
+    stray file and a login that starts like a formula: exit 0, a result for each student
+    who can be graded, a reason for the one who cannot, a gradebook with no formula."""
+    solution = (ROOT / "solutions" / "mse" / "mse.ipynb").read_bytes()
+    blank = (ROOT / "assignments" / "mse" / "mse.ipynb").read_bytes()
+    export = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(export, "w") as archive:
+        archive.writestr("doejane_11_901_mse.ipynb", blank)           # first attempt
+        archive.writestr("doejane_LATE_11_950_mse.ipynb", solution)   # the newest: graded
+        archive.writestr("roekim_12_902_my:answer.ipynb", blank)
+        archive.writestr("smithal_13_903_" + "n" * 300 + ".ipynb", solution)
+        archive.writestr("=cmd|calc!A1_14_904_mse.ipynb", blank)
+        archive.writestr("readme.txt", "exported by the LMS")
+
+    out = tmp_path / "out"
+    done = run_grade_batch("mse", export, out, "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    results = sorted(p.stem for p in (out / "results").glob("*.json"))
+    assert results == ["cmd_calc_A1_14", "doejane_11", "roekim_12"]
+    rows = {row["submission"]: row for row in csv.DictReader(io.StringIO(
+        (out / "gradebook.csv").read_text(encoding="utf-8")))}
+    assert float(rows["doejane_11"]["score"]) == float(rows["doejane_11"]["max_score"])
+    assert rows["cmd_calc_A1_14"]["students"] == "'=cmd|calc!A1"
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "smithal\\_13" in summary and "too long" in summary.lower()
+    assert "earlier attempt" in summary and "readme.txt" in summary
