@@ -69,23 +69,34 @@ def _wait(pid: int, cgroup_base: str | None) -> dict[str, Any]:
 
 def serve(control: socket.socket, cgroup_base: str | None) -> None:
     control.send(json.dumps({"ready": True, "pid": os.getpid()}).encode())
-    while True:
-        try:
-            message, fds, _, _ = socket.recv_fds(control, 65536, 4)
-        except OSError:
-            return
-        if not message:
-            return
-        request = json.loads(message)
-        if request.get("op") == "fork" and fds:
-            for extra in fds[1:]:
-                os.close(extra)
-            reply: dict[str, Any] = {"pid": _fork(control, fds[0])}
-        elif request.get("op") == "wait":
-            reply = _wait(int(request["pid"]), cgroup_base)
-        else:
-            reply = {"error": "unknown request"}
-        control.send(json.dumps(reply).encode())
+    children: set[int] = set()
+    try:
+        while True:
+            try:
+                message, fds, _, _ = socket.recv_fds(control, 65536, 4)
+            except OSError:
+                return
+            if not message:
+                return
+            request = json.loads(message)
+            if request.get("op") == "fork" and fds:
+                for extra in fds[1:]:
+                    os.close(extra)
+                reply: dict[str, Any] = {"pid": _fork(control, fds[0])}
+                children.add(reply["pid"])
+            elif request.get("op") == "wait" and int(request.get("pid", 0)) in children:
+                children.discard(int(request["pid"]))
+                reply = _wait(int(request["pid"]), cgroup_base)
+            else:
+                reply = {"error": "unknown request"}
+            control.send(json.dumps(reply).encode())
+    finally:
+        # The judge went away without closing every model: stop and reap what is left,
+        # and remove their cgroups.
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            _wait(pid, cgroup_base)
 
 
 def main() -> None:
