@@ -190,11 +190,15 @@ class ModelProcess:
             self.pid = runner.fork(theirs)
         theirs.close()
         self.memory_limit = ""
-        header, _ = self._request({
-            "path": str(path), "memory_bytes": limits.memory_bytes,
-            "cpu_seconds": limits.cpu_seconds, "threads": limits.threads,
-            "cgroup_base": runner.cgroup_base if limits.use_cgroup else None,
-        }, None, limits.load_seconds, "loading")
+        try:
+            header, _ = self._request({
+                "path": str(path), "memory_bytes": limits.memory_bytes,
+                "cpu_seconds": limits.cpu_seconds, "threads": limits.threads,
+                "cgroup_base": runner.cgroup_base if limits.use_cgroup else None,
+            }, None, limits.load_seconds, "loading")
+        except BaseException:
+            self.close()  # reap the child (and remove its cgroup) whatever stopped it
+            raise
         self.memory_limit = str(header.get("limits", ""))
         self.summary_plain = header.get("summary")
 
