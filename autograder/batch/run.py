@@ -134,10 +134,10 @@ def _run(settings: BatchSettings, progress: BatchProgress) -> BatchReport:
     started = time.monotonic()
     exercise = get_exercise(settings.exercise)
     security = scheduler_security(settings.scheduler, settings.tls)  # refuse early
-    found: Discovery = discover(settings.submissions, settings.out / "unpacked")
     # A class's notebooks never run unisolated because Docker happened to be down: only an
-    # explicit --sandbox local does that.
+    # explicit --sandbox local does that. Chosen before anything is unpacked.
     sandbox = make_sandbox(settings.sandbox, isolated_only=True, **settings.sandbox_settings)
+    found: Discovery = discover(settings.submissions, settings.out / "unpacked")
     if not sandbox.isolated:
         progress.note("warning: --sandbox local runs student code unisolated on this machine "
                       "(use --sandbox docker for untrusted submissions)")
