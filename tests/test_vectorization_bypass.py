@@ -379,3 +379,18 @@ def test_a_bypass_loses_exactly_the_vectorization_points(
     messages = "\n".join(t.output for t in result.tests if t.name in failed)
     for words in bypass.words:
         assert words in messages, messages
+
+
+@pytest.mark.docker
+def test_docker_gives_the_same_verdicts_as_the_local_sandbox(
+        graded: dict[str, GradeResult], tmp_path: Path) -> None:
+    """The work count and the harness check run in the sandbox image's Python too: the
+    bypass only they can see gets the same verdicts in Docker as locally."""
+    from tests.docker_support import connect, grade_path
+
+    name = "branch the grader does not take: a loop / the tracer removed"
+    path = tmp_path / "mse.ipynb"
+    nbformat.write(notebook_with(get_exercise("mse"), BYPASSES[name].cells), path)
+    in_docker = grade_path(connect(), path)
+    assert [(t.name, t.score, t.output) for t in in_docker.tests] == \
+        [(t.name, t.score, t.output) for t in graded[name].tests]
