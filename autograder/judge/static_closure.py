@@ -53,7 +53,7 @@ ALLOWED_MODULES = {"numpy", "math", "cmath", "operator", "functools", "typing", 
                    "statistics", "types", "dataclasses", "collections", "enum", "abc"}
 # Library functions that call a Python function once per element or row.
 LOOPING_QUALIFIED = {"numpy.vectorize", "numpy.frompyfunc", "numpy.apply_along_axis",
-                     "numpy.apply_over_axes", "numpy.fromiter", "numpy.piecewise",
+                     "numpy.apply_over_axes", "numpy.fromiter",
                      "functools.reduce", "numpy.nditer", "numpy.ndindex", "numpy.ndenumerate"}
 LOOPING_MODULES = ("itertools", "statistics")  # everything in them loops in Python
 # Attribute names that loop whatever they are called on (pandas' apply, a vectorize alias).
