@@ -101,3 +101,12 @@ def test_the_summary_escapes_student_text() -> None:
 def test_the_feedback_page_escapes_student_text() -> None:
     page = render_page(_result(0.0, HOSTILE))
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_the_terminal_summary_prints_student_text_literally() -> None:
+    from autograder.reporters.summary import render
+
+    hostile = "\x1b]0;owned\x07\x1b[2J\rcleared\x08"
+    text = render(_result(0.0, hostile))
+    assert "\x1b" not in text and "\r" not in text and "\x08" not in text and "\x07" not in text
+    assert "?]0;owned??[2J" in text  # shown, not obeyed
