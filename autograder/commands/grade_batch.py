@@ -20,6 +20,7 @@ from autograder.commands.options import (
     limit_overrides,
     sandbox_options,
 )
+from autograder.reporters.summary import terminal_text
 
 EXIT_STOPPED = 3
 # Docker grades run in one warm container per worker (docs/sandbox.md); --no-warm starts a
@@ -51,8 +52,9 @@ def main(*, exercise: str, submissions: Path, out: Path, workers: int | None = N
         f"cache) in {report.wall_seconds:.1f} s; gradebook {out / 'gradebook.csv'}, summary "
         f"{out / 'summary.md'}\n")
     if report.skipped:
+        # Names from the export are the students' text: printed, never obeyed.
         sys.stderr.write("grade-batch: skipped, not graded:\n" + "".join(
-            f"  {line}\n" for line in report.skipped))
+            f"  {terminal_text(line)}\n" for line in report.skipped))
     if missing:
         sys.stderr.write(f"grade-batch: not graded yet: {', '.join(missing[:20])}"
                          f"{' …' if len(missing) > 20 else ''}\n")
