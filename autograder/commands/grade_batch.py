@@ -25,7 +25,7 @@ from autograder.reporters.summary import terminal_text
 EXIT_STOPPED = 3
 # Docker grades run in one warm container per worker (docs/sandbox.md); --no-warm starts a
 # fresh container per submission, with the same results.
-WARM_DEFAULT = False
+WARM_DEFAULT = True
 
 
 def main(*, exercise: str, submissions: Path, out: Path, workers: int | None = None,

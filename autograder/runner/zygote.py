@@ -33,21 +33,25 @@ from autograder.runner.zygote_request import SOCKET_PATH
 REQUEST_BYTES = 4096
 # Kernel uids cycle through this many values above the runner's.
 UID_POOL = 4096
-PRELOAD = (
-    "numpy", "scipy", "sklearn", "sklearn.linear_model", "sklearn.model_selection",
-    "sklearn.preprocessing", "sklearn.metrics", "matplotlib", "tensorflow", "keras",
-    "ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "nbclient", "nbformat",
-    "jupyter_client", "zmq", "autograder.runner.probe", "autograder.runner.leader",
-    "autograder.runner.leader_kernel",
-)
+# What every grade needs; "full" adds the machine-learning libraries (seconds to import,
+# and half a GiB the container holds), which only notebooks that use them need. A module
+# not preloaded is imported by the kernel that uses it, as in a cold sandbox.
+PRELOAD: dict[str, tuple[str, ...]] = {
+    "light": ("numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "nbclient",
+              "nbformat", "jupyter_client", "zmq", "autograder.runner.probe",
+              "autograder.runner.leader", "autograder.runner.leader_kernel"),
+}
+PRELOAD["full"] = (*PRELOAD["light"], "scipy", "sklearn", "sklearn.linear_model",
+                   "sklearn.model_selection", "sklearn.preprocessing", "sklearn.metrics",
+                   "matplotlib", "tensorflow", "keras")
 DATASETS = Path("/opt/autograder/datasets")
 
 
-def preload() -> dict[str, float]:
+def preload(kind: str) -> dict[str, float]:
     """Import what grades need; a module that fails to import is simply left to the
     kernel (which then fails the same way a cold one would)."""
     seconds: dict[str, float] = {}
-    for name in PRELOAD:
+    for name in PRELOAD[kind]:
         started = time.monotonic()
         try:
             importlib.import_module(name)
@@ -55,7 +59,7 @@ def preload() -> dict[str, float]:
             print(f"zygote: {name} not preloaded ({type(exc).__name__}: {exc})",
                   file=sys.stderr)
         seconds[name] = round(time.monotonic() - started, 3)
-    for path in sorted(DATASETS.rglob("*")) if DATASETS.is_dir() else []:
+    for path in sorted(DATASETS.rglob("*")) if DATASETS.is_dir() and kind == "full" else []:
         if path.is_file():
             with path.open("rb") as stream:  # into the page cache, not into this process
                 while stream.read(1 << 20):
@@ -123,13 +127,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="the runner's uid; kernels get fresh uids above it")
     parser.add_argument("--exit-after", type=float, default=None, metavar="SECONDS")
     parser.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS")
+    parser.add_argument("--preload", choices=sorted(PRELOAD), default="full")
     args = parser.parse_args(argv)
     base_env = dict(os.environ)
     # The kernel's thread-pool settings must be in place before NumPy and TensorFlow load:
     # they read them once, at import, and every forked kernel inherits the result.
     os.environ.update(KERNEL_ENV)
     os.chdir("/")
-    seconds = preload()
+    seconds = preload(args.preload)
     print(f"zygote: ready in {sum(seconds.values()):.1f} s", file=sys.stderr, flush=True)
     serve(args.uid_base, exit_after_s=args.exit_after, idle_exit_s=args.idle_exit,
           base_env=base_env)

@@ -197,7 +197,7 @@ class WarmDockerSandbox(DockerSandbox):
         settings.update({
             "command": ["python", "-m", "autograder.runner.zygote", "--uid-base",
                         str(uid_base), "--exit-after", f"{LIFETIME_S:.0f}",
-                        "--idle-exit", f"{IDLE_EXIT_S:.0f}"],
+                        "--idle-exit", f"{IDLE_EXIT_S:.0f}", "--preload", _preload(job)],
             "user": "0:0",
             "working_dir": "/",
             # PYTHONHASHSEED is read when an interpreter starts: a forked kernel keeps the
@@ -274,7 +274,25 @@ class WarmDockerSandbox(DockerSandbox):
 
 def _limits_key(job: SandboxJob) -> tuple[Any, ...]:
     limits = job.limits
-    return (limits.memory_mb, limits.cpus, limits.pids, limits.disk_mb)
+    return (limits.memory_mb, limits.cpus, limits.pids, limits.disk_mb, _preload(job))
+
+
+# Words in a notebook or file names that mean its kernel will import the ML libraries.
+_FULL_MARKERS = (b"tensorflow", b"keras", b"sklearn", b"matplotlib", b"scipy")
+
+
+def _preload(job: SandboxJob) -> str:
+    """``full`` (TensorFlow, Keras, scikit-learn… preloaded) when the submission's notebook
+    or files mention them, else ``light``: a NumPy class does not wait for TensorFlow's
+    import, nor hold it in memory. Only speed depends on this, never a verdict."""
+    for path in job.workdir.rglob("*"):
+        if path.suffix in (".keras", ".h5"):
+            return "full"
+        if path.suffix == ".ipynb" and path.is_file():
+            text = path.read_bytes().lower()
+            if any(marker in text for marker in _FULL_MARKERS):
+                return "full"
+    return "light"
 
 
 def _split_report(text: str, nonce: str) -> tuple[str, dict[str, Any]]:
