@@ -152,3 +152,30 @@ def test_losses_and_metrics_are_read_by_name_in_every_spelling() -> None:
     metrics = {"metrics": ["accuracy", {"class_name": "function",
                                         "config": "sparse_categorical_accuracy"}]}
     assert compiled_metrics(metrics) == ["accuracy", "sparse_categorical_accuracy"]
+
+
+def test_a_nested_models_compile_settings_accept_built_ins_only() -> None:
+    """Keras compiles a nested model from its compile_config (the tutorial's softmax
+    wrapper around a compiled model): built-in optimizers and losses pass, others not."""
+    from autograder.judge.models.description import (
+        ModelDescription,
+        ModelRefusedError,
+        check_description,
+    )
+
+    def wrapper(compile_config: dict[str, Any]) -> ModelDescription:
+        inner = dict(sequential(INPUT_IMAGE, layer("Flatten"), layer("Dense", units=10)),
+                     compile_config=compile_config)
+        return ModelDescription("m.keras", "keras", sequential(inner, layer("Softmax")), None)
+
+    check_description(wrapper({
+        "optimizer": {"module": "keras.optimizers", "class_name": "Adam", "config": {}},
+        "loss": {"module": "builtins", "class_name": "function",
+                 "config": "sparse_categorical_crossentropy"},
+        "metrics": [{"module": "keras.metrics", "class_name": "SparseCategoricalAccuracy",
+                     "config": {}}]}))
+    for hostile in ({"module": "student", "class_name": "Adam", "config": {}},
+                    {"module": "keras.layers", "class_name": "Lambda", "config": {}},
+                    {"module": "builtins", "class_name": "function", "config": "my_loss"}):
+        with pytest.raises(ModelRefusedError):
+            check_description(wrapper({"loss": hostile}))

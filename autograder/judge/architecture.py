@@ -22,21 +22,19 @@ Softmax()])`` around a model ending in logits, or logits trained with
 
 Everything here works on JSON values (the ``config.json`` of a ``.keras`` zip or the
 ``model_config``/``training_config`` attributes of a ``.h5`` file), never on live Keras
-objects and never by running the student's graph. :func:`read_description` reads those
-values from a file that :func:`autograder.judge.models.inspect_model_file` has accepted.
+objects and never by running the student's graph: the values
+:func:`autograder.judge.models.inspect_model_file` returns, after its allow-list and budget
+checks, as a :class:`~autograder.judge.models.ModelDescription`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
-MAX_DESCRIPTION_BYTES = 4 * 1024 * 1024
 MAX_LAYERS = 2000
 MAX_NESTING = 16
 
@@ -60,14 +58,6 @@ _ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
 
 class DescriptionError(ValueError):
     """The file's description cannot be read as a model description."""
-
-
-@dataclass(frozen=True)
-class ModelDescription:
-    """What a saved model file says about itself, as plain JSON values."""
-
-    model_config: Mapping[str, Any]
-    compile_config: Mapping[str, Any] | None  # None when the model was never compiled
 
 
 @dataclass(frozen=True)
@@ -145,57 +135,6 @@ class Architecture:
     def describe(self, layers: list[Layer] | tuple[Layer, ...] | None = None) -> str:
         chosen = self.layers if layers is None else layers
         return " → ".join(layer.describe() for layer in chosen) or "no layers"
-
-
-# -- reading the description (JSON only) ---------------------------------------------------
-
-def _json(raw: bytes | str, where: str) -> Any:
-    if len(raw) > MAX_DESCRIPTION_BYTES:
-        raise DescriptionError(f"the model's {where} is too large")
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise DescriptionError(f"the model's {where} is not readable JSON") from exc
-
-
-def read_description(path: Path) -> ModelDescription:
-    """The model and compile configuration of a ``.keras`` or ``.h5`` file, as JSON.
-
-    Call it only on a file that :func:`autograder.judge.models.inspect_model_file` accepted
-    (size and zip layout checked). Never imports Keras, never unpickles.
-    """
-    compile_config: Any
-    if path.suffix == ".keras":
-        try:
-            with zipfile.ZipFile(path) as archive:
-                info = archive.getinfo("config.json")
-                if info.file_size > MAX_DESCRIPTION_BYTES:
-                    raise DescriptionError("the model's config.json is too large")
-                config = _json(archive.read(info), "config.json")
-        except (zipfile.BadZipFile, KeyError, OSError) as exc:
-            raise DescriptionError(f"{path.name} has no readable config.json") from exc
-        if not isinstance(config, dict):
-            raise DescriptionError("the model's config.json is not an object")
-        compile_config = config.get("compile_config")
-    elif path.suffix == ".h5":
-        import h5py
-
-        try:
-            with h5py.File(path, "r") as handle:
-                texts = [handle.attrs.get(key) for key in ("model_config", "training_config")]
-        except OSError as exc:
-            raise DescriptionError(f"{path.name} is not an HDF5 file") from exc
-        if texts[0] is None:
-            raise DescriptionError(f"{path.name} holds no model description")
-        config = _json(texts[0], "model_config")
-        compile_config = None if texts[1] is None else _json(texts[1], "training_config")
-    else:
-        raise DescriptionError(f"{path.name} is not a .keras or .h5 file")
-    if not isinstance(config, dict):
-        raise DescriptionError("the model description is not an object")
-    if not isinstance(compile_config, dict) or not compile_config:
-        compile_config = None  # Keras writes {} (or nothing) for an uncompiled model
-    return ModelDescription(model_config=config, compile_config=compile_config)
 
 
 # -- the compile configuration, read as data -------------------------------------------------
@@ -384,10 +323,3 @@ def normalise(model_config: Mapping[str, Any],
         logits = True
     return Architecture(layers=tuple(layers), input_shape=input_shape,
                         ignored=tuple(ignored), logits=logits, branched=branched)
-
-
-def describe_file(path: Path) -> tuple[Architecture, CompiledLoss | None]:
-    """:func:`normalise` of a file's description, with the loss it was compiled with."""
-    description = read_description(path)
-    architecture = normalise(description.model_config, description.compile_config)
-    return architecture, compiled_loss(description.compile_config)

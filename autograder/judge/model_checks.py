@@ -16,7 +16,8 @@ from autograder.judge.architecture import (
     CompiledLoss,
     DescriptionError,
     Layer,
-    describe_file,
+    compiled_loss,
+    normalise,
 )
 from autograder.judge.artifacts import artifact_path
 from autograder.judge.context import JudgeContext
@@ -40,12 +41,15 @@ def saved_model(ctx: JudgeContext, call_id: str) -> SavedModel:
     """The model file of the ``file`` action ``call_id``, checked against the allow-list
     and described by meaning."""
     path = artifact_path(ctx, call_id)
-    inspect_model_file(path)
+    description = inspect_model_file(path)
+    compile_config = description.compile_config if isinstance(
+        description.compile_config, dict) else None
     try:
-        architecture, loss = describe_file(path)
+        architecture = normalise(description.model_config, compile_config)
     except DescriptionError as exc:
         raise Fail(f"{path.name} could not be read as a Keras model: {exc}.") from exc
-    return SavedModel(file_name=path.name, architecture=architecture, loss=loss)
+    return SavedModel(file_name=path.name, architecture=architecture,
+                      loss=compiled_loss(compile_config))
 
 
 def expect_input(model: SavedModel, shape: tuple[int | None, ...], meaning: str) -> None:

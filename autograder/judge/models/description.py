@@ -57,6 +57,29 @@ ALLOWED_ACTIVATIONS = frozenset({
     "gelu", "exponential", "leaky_relu", "mish",
 })
 
+# A model nested in the saved one (TensorFlow's tutorial saves Sequential([model,
+# Softmax()]) around a compiled model) keeps its compile_config inside the model
+# description, and Keras builds it (serialization_lib.deserialize_keras_object compiles
+# any object whose config has one): there, only Keras's own optimizers, schedules, losses
+# and metrics are accepted, losses and metrics also as built-in functions by name.
+NESTED_COMPILE_CLASSES = frozenset({
+    "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl",
+    "Lion", "ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay",
+    "InverseTimeDecay", "CosineDecay",
+    "MeanSquaredError", "MeanAbsoluteError", "MeanSquaredLogarithmicError", "Huber",
+    "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+    "BinaryFocalCrossentropy", "Hinge", "LogCosh", "Accuracy", "BinaryAccuracy",
+    "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
+    "RootMeanSquaredError", "AUC", "Precision", "Recall", "Mean",
+})
+NESTED_COMPILE_FUNCTIONS = frozenset({
+    "mean_squared_error", "mean_absolute_error", "mean_squared_logarithmic_error",
+    "mean_absolute_percentage_error", "binary_crossentropy", "categorical_crossentropy",
+    "sparse_categorical_crossentropy", "binary_focal_crossentropy", "hinge", "huber",
+    "log_cosh", "accuracy", "binary_accuracy", "categorical_accuracy",
+    "sparse_categorical_accuracy", "top_k_categorical_accuracy", "mse", "mae",
+})
+
 _ACTIVATION_KEYS = ("activation", "recurrent_activation")
 # Keys of a .keras config.json that Keras reads only when it compiles the model.
 _COMPILE_KEYS = ("compile_config",)
@@ -238,9 +261,39 @@ def check_object(obj: dict[str, Any]) -> None:
                                 f"{registered!r}; custom objects are refused.")
 
 
+def _check_nested_compile(config: Any) -> None:
+    for obj in objects(config):
+        class_name = obj.get("class_name")
+        if class_name == "function" and _function_name(obj) in NESTED_COMPILE_FUNCTIONS:
+            continue
+        module = obj.get("module")
+        if isinstance(class_name, str) and class_name in NESTED_COMPILE_CLASSES and (
+                module is None or (isinstance(module, str) and module.startswith("keras"))) \
+                and obj.get("registered_name") in (None, class_name):
+            continue
+        if "class_name" in obj:
+            check_object(obj)
+
+
+def _model_objects(value: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    """Like :func:`objects`, with each nested ``compile_config`` checked on its own."""
+    if depth > MAX_CONFIG_DEPTH:
+        raise ModelRefusedError("The model's description is nested too deeply.")
+    if isinstance(value, dict):
+        yield value
+        for key, item in value.items():
+            if key in _COMPILE_KEYS and depth > 0:
+                _check_nested_compile(item)
+            else:
+                yield from _model_objects(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _model_objects(item, depth + 1)
+
+
 def check_description(description: ModelDescription) -> None:
     """Refuse a description unless every object Keras would build is allow-listed."""
-    for obj in objects(description.model_config):
+    for obj in _model_objects(description.model_config):
         check_object(obj)
 
 
