@@ -181,6 +181,11 @@ def _problems(ctx: JudgeContext, outcome: SandboxOutcome, limits: Limits) -> lis
                                 "and was stopped."))
     elif execution.unreadable:
         problems.append(Problem(ProblemCode.UNREADABLE_DATA, execution.message))
+    elif execution.status is ExecutionStatus.NOT_RUN and outcome.runner_started:
+        problems.append(Problem(ProblemCode.NOTEBOOK_NO_REPORT,
+                                "The notebook ended the grading run before it could report "
+                                f"(exit code {outcome.exit_code}): its code removed the "
+                                "run's report or stopped the process running it."))
     elif execution.status is ExecutionStatus.NOT_RUN:
         problems.append(Problem(ProblemCode.SANDBOX_NO_REPORT,
                                 "The sandbox stopped before reporting anything "

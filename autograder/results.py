@@ -28,6 +28,9 @@ class ProblemCode(StrEnum):
     OUT_OF_MEMORY = "out-of-memory"
     TIMEOUT = "timeout"
     NOTEBOOK_FAILED = "notebook-failed"  # kernel died, unreadable notebook, probe failed
+    # The runner started the notebook and then never reported: the notebook's own code
+    # removed its report or killed it. The submission's fault: graded and cached.
+    NOTEBOOK_NO_REPORT = "notebook-no-report"
     CELL_ERROR = "cell-error"
     OUTPUT_TRUNCATED = "output-truncated"
     UNPARSABLE_CELLS = "unparsable-cells"

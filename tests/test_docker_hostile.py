@@ -16,12 +16,14 @@ from typing import Any
 import docker
 import pytest
 
+from autograder.batch.failures import sandbox_failure
 from autograder.exercises import Limits, get_exercise
 from autograder.results import GradeResult
 from autograder.sandbox import SandboxJob, SandboxOutcome
 from autograder.sandbox.docker import DockerSandbox
 from autograder.sandbox.orphans import SESSION_LABEL
 from tests.docker_support import FAST_LIMITS, grade_cells, grade_path, report_cell, reported
+from tests.test_failure_attribution import REMOVE_REPORT_AND_KILL_RUNNER
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -167,6 +169,8 @@ CASES = [
     Case("memory bomb", [WRONG_FUNCTIONS, MEMORY_BOMB]),
     Case("kills its parent", [WRONG_FUNCTIONS, "import os, signal\n"
                                                "os.kill(os.getppid(), signal.SIGKILL)"]),
+    Case("removes its report and kills the runner",
+         [WRONG_FUNCTIONS, REMOVE_REPORT_AND_KILL_RUNNER]),
     Case("kills its kernel", [WRONG_FUNCTIONS, "import os, signal\n"
                                                "os.kill(os.getpid(), signal.SIGKILL)"]),
     Case("os._exit", [WRONG_FUNCTIONS, "import os\nos._exit(0)"]),
@@ -285,6 +289,13 @@ def test_exits_and_kills_end_with_a_reason(batch: dict[str, Any], name: str,
     result = _result(batch, name)
     _no_points(result)
     assert reason in _errors(result)
+
+
+def test_a_notebook_that_removes_its_report_is_not_a_machine_failure(
+        batch: dict[str, Any]) -> None:
+    result = _result(batch, "removes its report and kills the runner")
+    _no_points(result)
+    assert sandbox_failure(result) is None, result.problems
 
 
 @pytest.mark.parametrize("name", ["infinite loop", "loop that swallows interrupts"])

@@ -24,6 +24,11 @@ MAX_EXECUTION_BYTES = 1024 * 1024
 MAX_CELL_ERRORS = 50
 FILE_NAME = "execution.json"
 PROBE_CELL = "probe"  # ``current_cell`` while the probe runs
+# The runner prints this once the kernel has started and before any student cell runs. The
+# sandbox reads it from the output it captured, which the kernel cannot take back: a run
+# that shows it and leaves no report was ended by the notebook, not by the machine (a
+# kernel that fails to start stays the machine's failure).
+RUNNER_STARTED = "[autograder-runner] started"
 
 
 @dataclass(frozen=True)

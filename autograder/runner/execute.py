@@ -20,7 +20,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
-from autograder.protocol.execution import PROBE_CELL, CellError, ExecutionRecord
+from autograder.protocol.execution import PROBE_CELL, RUNNER_STARTED, CellError, ExecutionRecord
 from autograder.protocol.status import ExecutionStatus
 from autograder.runner import staging
 
@@ -196,6 +196,7 @@ def run_job(job_dir: Path, workdir: Path, out_dir: Path, *,
     stopped_in: int | None = None
     try:
         with client.setup_kernel():
+            print(RUNNER_STARTED, flush=True)  # the kernel is up; no student code ran yet
             try:
                 _run_cells(client, notebook, job, deadline, log, errors)
                 seconds = deadline - time.monotonic()

@@ -25,6 +25,9 @@ class SandboxOutcome:
     timed_out: bool = False
     oom_killed: bool = False
     log_tail: str = ""
+    # The runner said the kernel started (see protocol.execution.RUNNER_STARTED) before the
+    # student's code could run: a missing report after that is the notebook's doing.
+    runner_started: bool = False
 
 
 class InfrastructureError(RuntimeError):

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autograder.protocol.execution import RUNNER_STARTED
 from autograder.sandbox.base import Sandbox, SandboxJob, SandboxOutcome, SandboxUnavailableError
 
 try:
@@ -67,6 +68,7 @@ WORKDIR = f"{STUDENT_HOME}/work"
 # before the container is killed from outside.
 GRACE_S = 10.0
 LOG_TAIL_BYTES = 4096
+HEAD_BYTES = 16 * 1024  # kernel start-up warnings come first
 OUT_LIMIT_MB = 256  # the results volume; the judge reads at most this much back
 TMP_LIMIT_MB = 256
 # A container lives at most the notebook's limit, the grace and this margin for freezing it,
@@ -96,6 +98,7 @@ class _Execution:
     exit_code: int | None
     timed_out: bool
     log_tail: str
+    runner_started: bool = False
 
 
 class _Tail:
@@ -105,8 +108,11 @@ class _Tail:
         self.limit = limit
         self.chunks: collections.deque[bytes] = collections.deque()
         self.size = 0
+        self.head = b""  # the stream's first bytes: what the runner said before the kernel
 
     def add(self, chunk: bytes) -> None:
+        if len(self.head) < HEAD_BYTES:
+            self.head += chunk[:HEAD_BYTES - len(self.head)]
         self.chunks.append(chunk[-self.limit:])
         self.size += len(self.chunks[-1])
         while self.size - len(self.chunks[0]) >= self.limit:
@@ -114,6 +120,9 @@ class _Tail:
 
     def text(self) -> str:
         return b"".join(self.chunks)[-self.limit:].decode("utf-8", "replace")
+
+    def runner_started(self) -> bool:
+        return RUNNER_STARTED.encode() in self.head
 
 
 class DockerSandbox(Sandbox):
@@ -200,7 +209,8 @@ class DockerSandbox(Sandbox):
             tail += f"\n[sandbox: {len(readback.skipped)} links or special files were ignored]"
         return SandboxOutcome(exit_code=execution.exit_code, seconds=time.monotonic() - started,
                               timed_out=execution.timed_out, oom_killed=oom_killed,
-                              log_tail=tail[-LOG_TAIL_BYTES:])
+                              log_tail=tail[-LOG_TAIL_BYTES:],
+                              runner_started=execution.runner_started)
 
     def container_settings(self, job: SandboxJob) -> dict[str, Any]:
         """Everything ``containers.create`` gets for ``job`` (except the results volume)."""
@@ -282,10 +292,11 @@ class DockerSandbox(Sandbox):
         reader.start()
         reader.join(job.limits.wall_s + GRACE_S)
         if reader.is_alive():
-            return _Execution(exit_code=None, timed_out=True, log_tail=tail.text())
+            return _Execution(exit_code=None, timed_out=True, log_tail=tail.text(),
+                              runner_started=tail.runner_started())
         code = api.exec_inspect(exec_id).get("ExitCode")
         return _Execution(exit_code=code if isinstance(code, int) else None, timed_out=False,
-                          log_tail=tail.text())
+                          log_tail=tail.text(), runner_started=tail.runner_started())
 
     def _freeze(self, container: Any, *, since: float) -> bool:
         """Stop every process where it stands (a fork bomb included) so the results can

@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Callable
 
+from autograder.protocol.execution import RUNNER_STARTED
 from autograder.sandbox.base import SandboxJob, SandboxOutcome
 
 LOG_TAIL_BYTES = 4096
@@ -44,7 +45,9 @@ def run_process_group(command: list[str], job: SandboxJob, *, env: dict[str, str
             process.wait()
             if after_kill is not None:
                 after_kill()
+        log.seek(0)
+        started = RUNNER_STARTED.encode() in log.read(16 * 1024)
         log.seek(max(0, log.seek(0, os.SEEK_END) - LOG_TAIL_BYTES))
         tail = log.read().decode("utf-8", "replace")
     return SandboxOutcome(exit_code=process.returncode, seconds=time.monotonic() - start,
-                          timed_out=timed_out, log_tail=tail)
+                          timed_out=timed_out, log_tail=tail, runner_started=started)
