@@ -38,7 +38,7 @@ from typing import Any
 from docker.types import Mount
 
 from autograder.image.context import STUDENT_HOME
-from autograder.sandbox.base import SandboxJob, SandboxOutcome
+from autograder.sandbox.base import SandboxJob, SandboxOutcome, SandboxUnavailableError
 from autograder.sandbox.docker import (
     GRACE_S,
     LOG_TAIL_BYTES,
@@ -62,7 +62,8 @@ IDLE_EXIT_S = 600.0
 ZYGOTE_MEMORY_MB = 768
 ZYGOTE_PIDS = 96
 UID_BASE_RANGE = (1 << 20, 1 << 30)  # uids no host account uses; each container its own
-REPORT_PREFIX = "warm-report"
+READY_PATIENCE_S = 600.0
+ZYGOTE_SOCKET = "/run/autograder/zygote.sock"  # runner/zygote_request.py: SOCKET_PATH
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,27 @@ class WarmDockerSandbox(DockerSandbox):
             box = self._start_container(job)
             timings.started_container = True
             self._current = box
+            try:
+                self._wait_until_ready(box)
+            except BaseException:
+                self._discard()
+                raise
         return box
+
+    def _wait_until_ready(self, box: _Container) -> None:
+        """Wait for the zygote's imports (minutes on a busy machine) before any grade's
+        clock starts, so a slow start is never taken for a slow notebook."""
+        deadline = time.monotonic() + READY_PATIENCE_S
+        while time.monotonic() < deadline:
+            box.container.reload()
+            if box.container.status != "running":
+                raise SandboxUnavailableError(
+                    f"the warm sandbox's zygote stopped while starting ({box.container.status})")
+            if box.container.exec_run(["test", "-S", ZYGOTE_SOCKET], user="0:0").exit_code == 0:
+                return
+            time.sleep(0.25)
+        raise SandboxUnavailableError(
+            f"the warm sandbox's zygote was not ready after {READY_PATIENCE_S:g} s")
 
     def prepare(self, job: SandboxJob) -> None:
         """Start the warm container for ``job``'s limits now, so the first grade does not
@@ -255,9 +276,7 @@ class WarmDockerSandbox(DockerSandbox):
 
         reader = threading.Thread(target=pump, name="warm-sandbox-output", daemon=True)
         reader.start()
-        # The first grade of a container also waits for the zygote's imports.
-        patience = job.limits.timeout_s + GRACE_S + (120.0 if box.grades == 0 else 0.0)
-        reader.join(patience)
+        reader.join(job.limits.timeout_s + GRACE_S)
         if reader.is_alive():
             return None, {}, tail.text(), True
         text, report = _split_report(tail.text(), box.nonce)
