@@ -53,7 +53,9 @@ LINEAR = ("linear", None)
 _ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
             "mape": "mean_absolute_percentage_error", "msle": "mean_squared_logarithmic_error",
             "bce": "binary_crossentropy", "cce": "categorical_crossentropy",
-            "scce": "sparse_categorical_crossentropy", "acc": "accuracy"}
+            "scce": "sparse_categorical_crossentropy", "acc": "accuracy",
+            "kld": "kl_divergence", "kullback_leibler_divergence": "kl_divergence",
+            "logcosh": "log_cosh"}
 
 
 class DescriptionError(ValueError):

@@ -11,19 +11,14 @@ canonical name.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any
 
+from autograder.judge.architecture import canonical_name, compiled_loss
 from autograder.judge.framework import Fail
 from autograder.judge.models.description import ModelDescription
 
-ALIASES = {
-    "mse": "mean_squared_error", "mae": "mean_absolute_error",
-    "mape": "mean_absolute_percentage_error", "msle": "mean_squared_logarithmic_error",
-    "kld": "kl_divergence", "kullback_leibler_divergence": "kl_divergence",
-    "logcosh": "log_cosh", "bce": "binary_crossentropy",
-}
+# One reader of compile settings for the whole judge: judge/architecture.py's.
+canonical_loss_name = canonical_name
 
 
 @dataclass(frozen=True)
@@ -41,31 +36,15 @@ class CompiledLoss:
         return repr(self.name) if self.name else "no single loss"
 
 
-def canonical_loss_name(value: str) -> str:
-    """``SparseCategoricalCrossentropy`` and ``sparse_categorical_crossentropy`` alike."""
-    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", value).lower()
-    return ALIASES.get(snake, snake)
-
-
-def _loss(value: Any) -> CompiledLoss:
-    if isinstance(value, str):
-        return CompiledLoss(True, canonical_loss_name(value))
-    if isinstance(value, dict) and isinstance(value.get("class_name"), str):
-        config = value.get("config")
-        if value["class_name"] == "function" and isinstance(config, str):
-            return CompiledLoss(True, canonical_loss_name(config))  # a built-in function
-        options = config if isinstance(config, dict) else {}
-        return CompiledLoss(True, canonical_loss_name(value["class_name"]),
-                            from_logits=options.get("from_logits") is True)
-    return CompiledLoss(True, None)  # several losses, or something unreadable
-
-
 def compiled_loss_of(description: ModelDescription) -> CompiledLoss:
     """The loss recorded in ``description`` (see the module docstring)."""
     config = description.compile_config
     if not isinstance(config, dict) or not config or config.get("loss") is None:
         return CompiledLoss(False)
-    return _loss(config["loss"])
+    found = compiled_loss(config)
+    if found is None:  # several losses, or something unreadable
+        return CompiledLoss(True, None)
+    return CompiledLoss(True, found.name, from_logits=found.from_logits)
 
 
 def expect_loss(description: ModelDescription, expected: str, why: str) -> CompiledLoss:
