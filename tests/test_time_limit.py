@@ -90,3 +90,22 @@ def test_saved_models_keep_their_points_after_the_stop(tmp_path: Path) -> None:
     assert failed and all("predict_price" in name for name in failed), result.tests
     assert any(".keras" in t.name and t.status == "passed" for t in result.tests)
     assert "never ran" in _messages(result)
+
+
+@pytest.mark.docker
+def test_the_warm_sandbox_leaves_the_probe_its_allowance(
+        mse: Exercise, write_notebook: Callable[..., Path]) -> None:
+    from autograder.sandbox.warm import WarmDockerSandbox
+
+    notebook, stopped_cell = _with_endless_cell_before(
+        nbformat.read(mse.solution_path, as_version=4), "cost")
+    limits = mse.limits.override(timeout_s=20, cell_timeout_s=60)
+    box = WarmDockerSandbox.connect()
+    try:
+        result = grade(exercise=mse, submission=write_notebook(notebook), sandbox=box,
+                       options=GradeOptions(limits=limits))
+    finally:
+        box.close()
+    mse_tests = [t for t in result.tests if t.name.startswith("mse")]
+    assert mse_tests and all(t.status == "passed" for t in mse_tests), result.tests
+    assert f"time limit stopped it in cell {stopped_cell}" in _messages(result)

@@ -155,7 +155,7 @@ class WarmDockerSandbox(DockerSandbox):
         key = _limits_key(job)
         box = self._current
         too_old = box is not None and (
-            time.monotonic() - box.started > LIFETIME_S - job.limits.timeout_s - GRACE_S - 60)
+            time.monotonic() - box.started > LIFETIME_S - job.limits.wall_s - GRACE_S - 60)
         if box is not None and (box.limits_key != key or box.gpus != job.gpus or too_old):
             self._discard()
             box = None
@@ -260,7 +260,7 @@ class WarmDockerSandbox(DockerSandbox):
               ) -> tuple[int | None, dict[str, Any], str, bool]:
         api = self.client.api
         command = ["python", "-m", "autograder.runner.zygote_request",
-                   "--pids", str(job.limits.pids), "--timeout-s", f"{job.limits.timeout_s:g}"]
+                   "--pids", str(job.limits.pids), "--timeout-s", f"{job.limits.wall_s:g}"]
         exec_id = api.exec_create(
             box.container.id, command, user="0:0", workdir="/",
             environment={"AUTOGRADER_REPORT_NONCE": box.nonce})["Id"]
@@ -276,7 +276,7 @@ class WarmDockerSandbox(DockerSandbox):
 
         reader = threading.Thread(target=pump, name="warm-sandbox-output", daemon=True)
         reader.start()
-        reader.join(job.limits.timeout_s + GRACE_S)
+        reader.join(job.limits.wall_s + GRACE_S)
         if reader.is_alive():
             return None, {}, tail.text(), True
         text, report = _split_report(tail.text(), box.nonce)
