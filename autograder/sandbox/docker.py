@@ -125,23 +125,6 @@ class _Tail:
         return RUNNER_STARTED.encode() in self.head
 
 
-def drain(output: Any, tail: _Tail, seconds: float) -> bool:
-    """Read an exec's output stream into ``tail`` on a thread of its own; whether the
-    stream ended within ``seconds`` (it does not when the run has to be stopped)."""
-
-    def pump() -> None:
-        try:
-            for chunk in output:
-                tail.add(chunk)
-        except Exception:  # the connection closes when the container is removed
-            pass
-
-    reader = threading.Thread(target=pump, name="sandbox-output", daemon=True)
-    reader.start()
-    reader.join(seconds)
-    return not reader.is_alive()
-
-
 class DockerSandbox(Sandbox):
     name = "docker"
     isolated = True
@@ -297,7 +280,18 @@ class DockerSandbox(Sandbox):
                                   environment=_environment(job.limits.cpus))["Id"]
         output = api.exec_start(exec_id, stream=True)
         tail = _Tail(LOG_TAIL_BYTES)
-        if not drain(output, tail, job.limits.wall_s + GRACE_S):
+
+        def pump() -> None:
+            try:
+                for chunk in output:
+                    tail.add(chunk)
+            except Exception:  # the connection closes when the container is removed
+                pass
+
+        reader = threading.Thread(target=pump, name="sandbox-output", daemon=True)
+        reader.start()
+        reader.join(job.limits.wall_s + GRACE_S)
+        if reader.is_alive():
             return _Execution(exit_code=None, timed_out=True, log_tail=tail.text(),
                               runner_started=tail.runner_started())
         code = api.exec_inspect(exec_id).get("ExitCode")

@@ -47,7 +47,6 @@ from autograder.sandbox.docker import (
     _environment,
     _remove,
     _Tail,
-    drain,
 )
 from autograder.sandbox.orphans import CONTAINER_LABEL, EXPIRES_LABEL, SESSION_LABEL
 
@@ -267,7 +266,18 @@ class WarmDockerSandbox(DockerSandbox):
             environment={"AUTOGRADER_REPORT_NONCE": box.nonce})["Id"]
         output = api.exec_start(exec_id, stream=True)
         tail = _Tail(LOG_TAIL_BYTES + 8192)
-        if not drain(output, tail, job.limits.wall_s + GRACE_S):
+
+        def pump() -> None:
+            try:
+                for chunk in output:
+                    tail.add(chunk)
+            except Exception:  # the connection closes when the container is removed
+                pass
+
+        reader = threading.Thread(target=pump, name="warm-sandbox-output", daemon=True)
+        reader.start()
+        reader.join(job.limits.wall_s + GRACE_S)
+        if reader.is_alive():
             return None, {}, tail.text(), True
         text, report = _split_report(tail.text(), box.nonce)
         code = report.get("exit_code")
