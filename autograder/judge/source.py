@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import ast
+import gc
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-# CPython 3.11 builds AST objects with per-interpreter state that is not safe when two
-# threads parse at once (python/cpython#106905: a spurious "AST constructor recursion depth
-# mismatch" SystemError). Submissions are graded on threads (validate, Dask workers with
-# several threads), so parsing is serialized; it takes milliseconds.
+# CPython 3.11 builds AST objects with per-interpreter state that another parse started
+# while one is under way corrupts (python/cpython#106905: a spurious "AST constructor
+# recursion depth mismatch" SystemError). The lock covers our own parses on other threads
+# (validate and Dask grade on threads); it cannot cover the standard library's (traceback
+# formatting parses source lines) or a finalizer that the garbage collector runs in the
+# middle of a parse, so a parse that meets the error is repeated with the collector paused.
 _PARSE_LOCK = threading.Lock()
+_PARSE_ATTEMPTS = 3
 # ast.parse holds the whole tree in memory: up to ~500 bytes per byte of dense source (a
 # 1 MiB list literal took 498 MiB and 9 s here). Bound what is parsed, so a huge cell (still
 # under the notebook's size limit) cannot exhaust the judge; workshop cells are a few KiB.
@@ -21,7 +25,32 @@ MAX_SOURCE_BYTES = 512 * 1024
 
 def parse_python(text: str) -> ast.Module:
     with _PARSE_LOCK:
+        try:
+            return ast.parse(text)
+        except SystemError as error:
+            if not _is_spurious_depth_error(error):
+                raise
+        for attempt in range(1, _PARSE_ATTEMPTS):
+            try:
+                return _parse_with_collector_paused(text)
+            except SystemError as error:
+                if not _is_spurious_depth_error(error) or attempt == _PARSE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _is_spurious_depth_error(error: SystemError) -> bool:
+    return "recursion depth mismatch" in str(error)
+
+
+def _parse_with_collector_paused(text: str) -> ast.Module:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
         return ast.parse(text)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # Cell magics whose body IPython runs as Python in the kernel; any other cell magic
