@@ -23,6 +23,7 @@ from nbformat import NotebookNode
 from autograder.protocol.execution import PROBE_CELL, RUNNER_STARTED, CellError, ExecutionRecord
 from autograder.protocol.status import ExecutionStatus
 from autograder.runner import staging
+from autograder.runner.kernel_client import PromptKernelClient
 
 # Kernel environment: quiet TensorFlow, headless plots, repeatable hashing.
 KERNEL_ENV = {
@@ -63,6 +64,13 @@ class CappedNotebookClient(NotebookClient):
         super().__init__(nb, **kwargs)
         self.output_budget = output_limit_bytes
         self.output_truncated = False
+        if self.km is not None:  # a warm kernel's manager, made by the caller
+            self.km.client_factory = PromptKernelClient
+
+    def create_kernel_manager(self) -> Any:
+        manager = super().create_kernel_manager()
+        manager.client_factory = PromptKernelClient
+        return manager
 
     def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
                cell_index: int) -> NotebookNode | None:
