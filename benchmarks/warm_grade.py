@@ -4,8 +4,9 @@ Docker sandbox in the same run: the steady-state cost of a grade, and where it g
 For each exercise, ``--repeat`` grades on the warm sandbox (the first also starts the
 container, and is shown apart) and ``--repeat`` on the cold one; the table shows medians,
 the ratio, and the warm grade's steps from ``WarmDockerSandbox.last_timings`` and the grade
-leader's report. A Keras exercise is graded in ``--mode fast`` from a hand-in made by
-running its solution (as ``benchmarks/class.py`` does).
+leader's report. An exercise whose students hand in saved files (the Keras ones) is graded
+in ``--mode fast`` from a hand-in made by running its solution (as ``benchmarks/class.py``
+does).
 
     PYTHONPATH=$PWD python benchmarks/warm_grade.py [--exercises mse fashion-mnist]
                                                     [--repeat 5]
@@ -30,12 +31,9 @@ from autograder.pipeline import GradeOptions, grade  # noqa: E402
 from autograder.sandbox import make_sandbox  # noqa: E402
 from benchmarks.fast_vs_full import make_handin  # noqa: E402
 
-KERAS_FAST = ("fashion-mnist", "cnn", "mnist", "own-images", "admission", "linear-regression",
-              "xor")
-
 
 def _handin(exercise: Exercise, work: Path) -> tuple[Path, str]:
-    if exercise.id not in KERAS_FAST:
+    if not exercise.required_files:  # nothing saved to hand in: the notebook alone
         return exercise.solution_path, "full"
     folder = make_handin(exercise, nbformat.read(exercise.solution_path, as_version=4),
                          work / exercise.id)

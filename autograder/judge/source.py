@@ -15,7 +15,6 @@ from typing import Any
 # formatting parses source lines) or a finalizer that the garbage collector runs in the
 # middle of a parse, so a parse that meets the error is repeated with the collector paused.
 _PARSE_LOCK = threading.Lock()
-_PARSE_ATTEMPTS = 3
 # ast.parse holds the whole tree in memory: up to ~500 bytes per byte of dense source (a
 # 1 MiB list literal took 498 MiB and 9 s here). Bound what is parsed, so a huge cell (still
 # under the notebook's size limit) cannot exhaust the judge; workshop cells are a few KiB.
@@ -28,19 +27,11 @@ def parse_python(text: str) -> ast.Module:
         try:
             return ast.parse(text)
         except SystemError as error:
-            if not _is_spurious_depth_error(error):
+            if "recursion depth mismatch" not in str(error):
                 raise
-        for attempt in range(1, _PARSE_ATTEMPTS):
-            try:
-                return _parse_with_collector_paused(text)
-            except SystemError as error:
-                if not _is_spurious_depth_error(error) or attempt == _PARSE_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def _is_spurious_depth_error(error: SystemError) -> bool:
-    return "recursion depth mismatch" in str(error)
+        # With the collector paused no finalizer can run, and without Python code running
+        # no other thread can take the interpreter, so nothing can start a parse mid-parse.
+        return _parse_with_collector_paused(text)
 
 
 def _parse_with_collector_paused(text: str) -> ast.Module:

@@ -25,6 +25,7 @@ import select
 import signal
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -128,7 +129,7 @@ def _list_kernel_start_imports(write_end: int) -> None:
 
 def _import_all(names: list[str]) -> None:
     for name in names:  # sorted, so a package comes before its modules
-        if name.isidentifier() or all(part.isidentifier() for part in name.split(".")):
+        if all(part.isidentifier() for part in name.split(".")):
             try:
                 importlib.import_module(name)
             except Exception:  # a module that imports only inside a running kernel
@@ -203,8 +204,6 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.update(KERNEL_ENV)
     os.chdir("/")
     seconds = preload(args.preload)
-    import threading
-
     print(f"zygote: ready in {sum(seconds.values()):.1f} s "
           f"({threading.active_count()} thread(s))", file=sys.stderr, flush=True)
     serve(args.uid_base, exit_after_s=args.exit_after, idle_exit_s=args.idle_exit,
