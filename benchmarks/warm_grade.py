@@ -54,8 +54,7 @@ def _grades(exercise: Exercise, submission: Path, mode: str, warm: bool,
                 raise RuntimeError(f"{exercise.id}: {result.score}/{result.max_score}")
             if warm:
                 t = sandbox.last_timings  # type: ignore[attr-defined]
-                steps.append({"put_archive": t.stage, "exec": t.exec,
-                              "get_archive": t.readback, **t.leader})
+                steps.append({"exec": t.exec, "unpack": t.readback, **t.leader})
     finally:
         close = getattr(sandbox, "close", None)
         if close:

@@ -1,25 +1,41 @@
-"""``python -m autograder.runner.zygote_request --pids N --timeout-s S``: ask the zygote for
-one grade, as root in a warm sandbox (the host runs it with ``docker exec``).
+"""``python -m autograder.runner.zygote_request --pids N --timeout-s S``: one grade in a warm
+sandbox, as root in the container (the host runs it with ``docker exec``). The whole grade
+is this one exec, so it costs the host one round trip to the engine:
 
-The client hands the zygote its output streams (so the grade's output reaches the host as
-this exec's output), waits until the grade is over and every process of it is gone, and
-prints the grade leader's report on one line after the nonce the host passed in
-``AUTOGRADER_REPORT_NONCE``: student processes write to the same stream, but they have all
-been killed by then and never saw the nonce (it is in root's environment only).
+1. the host writes the job on stdin: a line with the archive's size, then a tar of ``job/``
+   and ``input/``, unpacked into ``/sandbox``;
+2. the client hands the zygote its output streams (so the grade's output reaches the host
+   as this exec's output) and waits until the grade is over and every process of it is
+   gone;
+3. it prints the grade leader's report on one line after the nonce the host passed in
+   ``AUTOGRADER_REPORT_NONCE`` — student processes write to the same stream, but they have
+   all been killed by then and never saw the nonce (it is in root's environment only);
+4. if the grade was healthy, a tar of ``/sandbox/out`` follows on stdout, which the host
+   unpacks with the same bounded reader as the cold sandbox's results (links and special
+   files are recorded, never followed).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import shutil
 import socket
 import sys
+import tarfile
 import time
+from pathlib import Path
+from typing import BinaryIO
 
 SOCKET_PATH = "/run/autograder/zygote.sock"
 NONCE_ENV = "AUTOGRADER_REPORT_NONCE"
 CONNECT_PATIENCE_S = 300.0  # the zygote's imports, on a busy machine
+SANDBOX = Path("/sandbox")
+JOB_PARTS = ("job", "input")
+OUT = SANDBOX / "out"
+MAX_HEADER = 24
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,9 +44,42 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout-s", type=float, required=True)
     args = parser.parse_args(argv)
     nonce = os.environ.pop(NONCE_ENV, "")
-    report = _ask({"pids": args.pids, "timeout_s": args.timeout_s})
-    sys.stdout.write(f"\n{nonce} {json.dumps(report)}\n")
-    sys.stdout.flush()
+    problem = receive_job(sys.stdin.buffer)
+    report = _ask({"pids": args.pids, "timeout_s": args.timeout_s}) if problem is None \
+        else {"healthy": False, "problems": [problem]}
+    out = sys.stdout.buffer
+    out.write(f"\n{nonce} {json.dumps(report)}\n".encode())
+    if report.get("healthy") is True:
+        send_results(out)
+    out.flush()
+
+
+def receive_job(stream: BinaryIO) -> str | None:
+    """Unpack the host's job archive into a clean ``/sandbox``; a problem, or None."""
+    header = stream.readline(MAX_HEADER)
+    if not header.endswith(b"\n") or not header[:-1].isdigit():
+        return "the job's header was not a size"
+    size = int(header)
+    data = stream.read(size)
+    if len(data) != size:
+        return f"the job archive ended after {len(data)} of {size} bytes"
+    for name in JOB_PARTS:
+        shutil.rmtree(SANDBOX / name, ignore_errors=True)
+    # Written by the grading host (trusted): only job/ and input/ are taken from it.
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+        members = [m for m in archive.getmembers()
+                   if m.name.split("/", 1)[0] in JOB_PARTS and ".." not in m.name.split("/")
+                   and (m.isfile() or m.isdir())]
+        archive.extractall(SANDBOX, members=members)
+    return None
+
+
+def send_results(stream: BinaryIO) -> None:
+    """``/sandbox/out`` as a tar on ``stream``; links and special files go in as what they
+    are (the host skips them), nothing is followed."""
+    with tarfile.open(fileobj=stream, mode="w|", format=tarfile.PAX_FORMAT) as archive:
+        if OUT.is_dir() and not OUT.is_symlink():
+            archive.add(OUT, arcname=OUT.name, recursive=True)
 
 
 def _ask(request: dict[str, object]) -> dict[str, object]:

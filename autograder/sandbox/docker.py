@@ -307,7 +307,7 @@ class DockerSandbox(Sandbox):
             container.reload()
         if container.attrs.get("State", {}).get("OOMKilled", False):
             return True
-        if _cgroup_oom_kills(container.id) > 0:  # the kernel's own count, where readable
+        if (_cgroup_oom_kills(container.id) or 0) > 0:  # the kernel's own count
             return True
         # While the container lives (it always does here), the engine reports an OOM kill of
         # one of its processes only as an event, not in the container's state.
@@ -329,20 +329,20 @@ class DockerSandbox(Sandbox):
         self._cleanup.shutdown(wait=True)
 
 
-def _cgroup_oom_kills(container_id: str) -> int:
+def _cgroup_oom_kills(container_id: str) -> int | None:
     """How many processes the kernel's OOM killer took in the container's memory cgroup
-    (cgroup v1, cgroupfs driver); 0 where that count cannot be read. Unlike the engine's
+    (cgroup v1, cgroupfs driver); None where that count cannot be read. Unlike the engine's
     OOM event, it does not depend on when the event reaches the engine."""
     path = Path("/sys/fs/cgroup/memory/docker") / container_id / "memory.oom_control"
     try:
         lines = path.read_text().splitlines()
     except OSError:
-        return 0
+        return None
     for line in lines:
         name, _, value = line.partition(" ")
         if name == "oom_kill" and value.strip().isdigit():
             return int(value)
-    return 0
+    return None
 
 
 def _environment(cpus: float) -> dict[str, str]:

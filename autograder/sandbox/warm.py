@@ -2,13 +2,14 @@
 zygote, autograder.runner.zygote) has imported Python, ipykernel, NumPy, scikit-learn and
 TensorFlow/Keras once, and forks a fresh, isolated grade for each submission.
 
-Per submission the host
-1. copies the job (plan and settings) and the student's files into the container's
-   ``/sandbox`` volume (``put_archive``: a tmpfs volume, as the cold results volume);
-2. runs ``autograder.runner.zygote_request`` with ``docker exec``; the zygote forks a grade
-   leader that runs the notebook with a kernel forked from the zygote, as a uid of that
-   grade alone, then kills and removes everything of it and checks nothing is left;
-3. reads ``/sandbox/out`` back with the same bounded reader as the cold sandbox.
+Per submission the host makes one call to the engine: a ``docker exec`` of
+``autograder.runner.zygote_request``, which takes the job (plan, settings, the student's
+files) on its stdin, unpacks it into the container's ``/sandbox`` volume (a tmpfs, as the
+cold results volume), asks the zygote for the grade — a grade leader that runs the notebook
+with a kernel forked from the zygote, as a uid of that grade alone, then kills and removes
+everything of it and checks nothing is left — and writes back the grade's output, the
+leader's report and ``/sandbox/out`` as a tar, read with the cold sandbox's bounded reader
+(sandbox/warm_exchange.py).
 
 What stays per submission and what the container holds is described in docs/sandbox.md.
 The container keeps every restriction of the cold one (no network, read-only root,
@@ -24,11 +25,10 @@ whose zygote does not answer is removed, and the next submission gets a new one.
 from __future__ import annotations
 
 import atexit
-import io
-import json
+import contextlib
 import logging
 import secrets
-import tarfile
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from docker.types import Mount
+from docker.utils.socket import frames_iter
 
 from autograder.image.context import STUDENT_HOME
 from autograder.sandbox.base import SandboxJob, SandboxOutcome, SandboxUnavailableError
@@ -44,11 +45,13 @@ from autograder.sandbox.docker import (
     LOG_TAIL_BYTES,
     OUT_LIMIT_MB,
     DockerSandbox,
+    _cgroup_oom_kills,
     _environment,
     _remove,
-    _Tail,
 )
 from autograder.sandbox.orphans import CONTAINER_LABEL, EXPIRES_LABEL, SESSION_LABEL
+from autograder.sandbox.readback import Readback, extract
+from autograder.sandbox.warm_exchange import GradeOutput, job_message
 
 SANDBOX_MOUNT = "/sandbox"
 CONTROL_DIR = "/run/autograder"
@@ -83,9 +86,8 @@ class _Container:
 class WarmTimings:
     """Where one warm grade's time went, host and container side (seconds)."""
 
-    stage: float = 0.0
-    exec: float = 0.0
-    readback: float = 0.0
+    exec: float = 0.0  # the one exec: job in, grade, output and results out
+    readback: float = 0.0  # unpacking the results
     leader: dict[str, float] = field(default_factory=dict)
     started_container: bool = False
 
@@ -117,27 +119,30 @@ class WarmDockerSandbox(DockerSandbox):
         started, wall_started = time.monotonic(), time.time()
         timings = WarmTimings()
         box = self._ready(job, timings)
+        oom_before = _cgroup_oom_kills(box.container.id)
         mark = time.monotonic()
-        box.container.put_archive(SANDBOX_MOUNT, _job_archive(job))
-        timings.stage = time.monotonic() - mark
-        mark = time.monotonic()
-        exit_code, report, tail, timed_out = self._exec(box, job)
+        output, timed_out = self._exec(box, job)
         timings.exec = time.monotonic() - mark
-        timings.leader = {k: float(v) for k, v in (report.get("seconds") or {}).items()}
+        report = output.report
+        exit_code = report.get("exit_code") if isinstance(report.get("exit_code"), int) \
+            else None
+        timed_out = timed_out or bool(report.get("timed_out"))
+        timings.leader = {k: float(v) for k, v in (report.get("seconds") or {}).items()
+                          if isinstance(v, int | float)}
+        tail = output.log_text()
         box.grades += 1
-        if timed_out or not report.get("healthy", False):
+        oom_killed = self._oom_since(box, wall_started, oom_before)
+        if timed_out or report.get("healthy") is not True:
             problems = report.get("problems") or ["no report"]
             log.info("discarding warm sandbox %s: %s", box.container.short_id,
                      "timed out" if timed_out else "; ".join(map(str, problems))[:500])
-            oom_killed = self._oom_since(box, wall_started)
             self._discard()
             return SandboxOutcome(exit_code=None if timed_out else exit_code,
                                   seconds=time.monotonic() - started, timed_out=timed_out,
                                   oom_killed=oom_killed, log_tail=tail[-LOG_TAIL_BYTES:])
         mark = time.monotonic()
-        readback = self._read_results(box.container, job.out_dir)
+        readback = self._unpack_results(output, job.out_dir)
         timings.readback = time.monotonic() - mark
-        oom_killed = self._oom_since(box, wall_started)
         self.last_timings = timings
         if readback.truncated:
             tail += f"\n[sandbox: results over {OUT_LIMIT_MB} MiB were cut]"
@@ -146,6 +151,13 @@ class WarmDockerSandbox(DockerSandbox):
         return SandboxOutcome(exit_code=exit_code, seconds=time.monotonic() - started,
                               timed_out=False, oom_killed=oom_killed,
                               log_tail=tail[-LOG_TAIL_BYTES:])
+
+    @staticmethod
+    def _unpack_results(output: GradeOutput, out_dir: Path) -> Readback:
+        readback = extract(output.results, out_dir, strip="out",
+                           max_bytes=OUT_LIMIT_MB * 2**20)
+        readback.truncated = readback.truncated or output.results_cut
+        return readback
 
     # The container -------------------------------------------------------------------
 
@@ -256,35 +268,45 @@ class WarmDockerSandbox(DockerSandbox):
 
     # One grade -----------------------------------------------------------------------
 
-    def _exec(self, box: _Container, job: SandboxJob
-              ) -> tuple[int | None, dict[str, Any], str, bool]:
+    def _exec(self, box: _Container, job: SandboxJob) -> tuple[GradeOutput, bool]:
+        """The grade's one exec: the job in, the output sorted as it comes; whether it ran
+        past its time."""
         api = self.client.api
         command = ["python", "-m", "autograder.runner.zygote_request",
                    "--pids", str(job.limits.pids), "--timeout-s", f"{job.limits.wall_s:g}"]
         exec_id = api.exec_create(
-            box.container.id, command, user="0:0", workdir="/",
+            box.container.id, command, user="0:0", workdir="/", stdin=True,
             environment={"AUTOGRADER_REPORT_NONCE": box.nonce})["Id"]
-        output = api.exec_start(exec_id, stream=True)
-        tail = _Tail(LOG_TAIL_BYTES + 8192)
+        connection = api.exec_start(exec_id, socket=True)
+        raw: socket.socket = getattr(connection, "_sock", connection)
+        message = job_message(job.job_dir, job.workdir)
+        output = GradeOutput(box.nonce, log_limit=LOG_TAIL_BYTES + 8192,
+                             results_limit=OUT_LIMIT_MB * 2**20)
 
         def pump() -> None:
             try:
-                for chunk in output:
-                    tail.add(chunk)
+                raw.sendall(message)
+                for stream, data in frames_iter(connection, tty=False):
+                    if not output.feed(stream, data):
+                        break
             except Exception:  # the connection closes when the container is removed
                 pass
+            finally:
+                with contextlib.suppress(OSError):
+                    raw.close()
 
-        reader = threading.Thread(target=pump, name="warm-sandbox-output", daemon=True)
+        reader = threading.Thread(target=pump, name="warm-sandbox-exec", daemon=True)
         reader.start()
         reader.join(job.limits.wall_s + GRACE_S)
-        if reader.is_alive():
-            return None, {}, tail.text(), True
-        text, report = _split_report(tail.text(), box.nonce)
-        code = report.get("exit_code")
-        return (code if isinstance(code, int) else None), report, text, bool(
-            report.get("timed_out"))
+        return output, reader.is_alive()
 
-    def _oom_since(self, box: _Container, since: float) -> bool:
+    def _oom_since(self, box: _Container, since: float, before: int | None) -> bool:
+        """Whether the kernel's OOM killer struck in the container during the grade: from
+        its memory cgroup's count where the host can read it, else from the engine's
+        events (one more call)."""
+        after = _cgroup_oom_kills(box.container.id)
+        if before is not None and after is not None:
+            return after > before
         events = self.client.events(since=f"{since - 1:.9f}", until=f"{time.time():.9f}",
                                     filters={"container": box.container.id, "event": "oom"},
                                     decode=True)
@@ -312,47 +334,6 @@ def _preload(job: SandboxJob) -> str:
             if any(marker in text for marker in _FULL_MARKERS):
                 return "full"
     return "light"
-
-
-def _split_report(text: str, nonce: str) -> tuple[str, dict[str, Any]]:
-    """The run's output without the leader's report, and the report (empty if missing)."""
-    marker = f"\n{nonce} "
-    at = text.rfind(marker)
-    if at < 0:
-        return text, {}
-    line = text[at + len(marker):].split("\n", 1)[0]
-    try:
-        report = json.loads(line)
-    except ValueError:
-        report = {}
-    return text[:at], report if isinstance(report, dict) else {}
-
-
-def _job_archive(job: SandboxJob) -> bytes:
-    """``job/`` and ``input/`` as a tar, owned by root and readable by the grade."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, folder in (("job", job.job_dir), ("input", job.workdir)):
-            _add_tree(archive, name, folder)
-    return buffer.getvalue()
-
-
-def _add_tree(archive: tarfile.TarFile, name: str, folder: Path) -> None:
-    entries = [folder, *sorted(folder.rglob("*"))]
-    for path in entries:
-        if path.is_symlink():
-            continue
-        relative = path.relative_to(folder).as_posix()
-        info = tarfile.TarInfo(name if relative == "." else f"{name}/{relative}")
-        info.uid = info.gid = 0
-        info.mtime = int(time.time())
-        if path.is_dir():
-            info.type, info.mode = tarfile.DIRTYPE, 0o755
-            archive.addfile(info)
-        elif path.is_file():
-            info.size, info.mode = path.stat().st_size, 0o644
-            with path.open("rb") as stream:
-                archive.addfile(info, stream)
 
 
 def _remove_volume_only(volume: Any) -> None:
