@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import logging
+import re
 import secrets
 import socket
 import threading
@@ -318,22 +320,36 @@ def _limits_key(job: SandboxJob) -> tuple[Any, ...]:
     return (limits.memory_mb, limits.cpus, limits.pids, limits.disk_mb, _preload(job))
 
 
-# Words in a notebook or file names that mean its kernel will import the ML libraries.
+# An import of one of the libraries the "full" preload holds, in a code cell.
+_FULL_IMPORT = re.compile(
+    rb"^[ \t]*(?:import|from)[ \t]+(?:tensorflow|keras|sklearn|matplotlib|scipy)\b", re.M)
 _FULL_MARKERS = (b"tensorflow", b"keras", b"sklearn", b"matplotlib", b"scipy")
 
 
 def _preload(job: SandboxJob) -> str:
-    """``full`` (TensorFlow, Keras, scikit-learn… preloaded) when the submission's notebook
-    or files mention them, else ``light``: a NumPy class does not wait for TensorFlow's
-    import, nor hold it in memory. Only speed depends on this, never a verdict."""
+    """``full`` (TensorFlow, Keras, scikit-learn… preloaded) when the submission hands in
+    model files or its code imports those libraries, else ``light``: a NumPy class does not
+    wait for TensorFlow's import, nor hold it in memory (a notebook whose text merely
+    mentions Keras is still NumPy). Only speed depends on this, never a verdict: a module
+    not preloaded is imported by the kernel that uses it."""
     for path in job.workdir.rglob("*"):
         if path.suffix in (".keras", ".h5"):
             return "full"
-        if path.suffix == ".ipynb" and path.is_file():
-            text = path.read_bytes().lower()
-            if any(marker in text for marker in _FULL_MARKERS):
-                return "full"
+        if path.suffix == ".ipynb" and path.is_file() and _imports_ml(path.read_bytes()):
+            return "full"
     return "light"
+
+
+def _imports_ml(notebook: bytes) -> bool:
+    try:
+        cells = json.loads(notebook).get("cells", [])
+        code = [cell.get("source", "") for cell in cells
+                if isinstance(cell, dict) and cell.get("cell_type") == "code"]
+        text = "\n".join("".join(c) if isinstance(c, list) else str(c) for c in code)
+    except (ValueError, AttributeError, TypeError, RecursionError):
+        # Not a notebook the runner will get far with; guess from its bytes.
+        return any(marker in notebook.lower() for marker in _FULL_MARKERS)
+    return _FULL_IMPORT.search(text.encode("utf-8", "replace")) is not None
 
 
 def _remove_volume_only(volume: Any) -> None:
