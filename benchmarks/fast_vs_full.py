@@ -98,8 +98,15 @@ def make_handin(exercise: Exercise, notebook: NotebookNode, folder: Path) -> Pat
     folder.mkdir(parents=True, exist_ok=True)
     # The kernel inherits this process's environment: the same settings the grader uses.
     os.environ.update({**KERNEL_ENV, "KERAS_HOME": str(public_data_dir())})
-    NotebookClient(notebook, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    # The exercise's data sit next to the notebook while it runs, as when grading; they
+    # are not part of what the student hands in.
+    data = [shutil.copy(path, folder / path.name) for path in exercise.data_paths()]
+    try:
+        NotebookClient(notebook, timeout=900, kernel_name="python3",
+                       resources={"metadata": {"path": str(folder)}}).execute()
+    finally:
+        for copied in data:
+            Path(copied).unlink(missing_ok=True)
     nbformat.write(notebook, folder / f"{exercise.id}.ipynb")
     missing = [name for name in exercise.required_files if not (folder / name).is_file()]
     if missing:
