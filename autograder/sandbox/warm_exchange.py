@@ -10,7 +10,6 @@ cold sandbox's strict reader (sandbox/readback.py).
 
 from __future__ import annotations
 
-import collections
 import io
 import json
 import tarfile
@@ -18,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from autograder.sandbox.docker import _Tail
 from autograder.sandbox.readback import MAX_FILES
 
 STDOUT = 1
@@ -57,9 +57,7 @@ class GradeOutput:
 
     def __init__(self, nonce: str, *, log_limit: int, results_limit: int) -> None:
         self._marker = f"\n{nonce} ".encode()
-        self._log_limit = log_limit
-        self._log: collections.deque[bytes] = collections.deque()
-        self._log_size = 0
+        self._log = _Tail(log_limit)
         self._pending = b""  # stdout not yet known to be free of the marker
         self._report_line: bytes | None = None  # from the marker on, until its newline
         self.report: dict[str, Any] = {}
@@ -117,16 +115,15 @@ class GradeOutput:
         return self.feed(STDOUT, rest) if rest else True
 
     def _keep(self, data: bytes) -> None:
-        if not data:
-            return
-        self._log.append(data[-self._log_limit:])
-        self._log_size += len(self._log[-1])
-        while self._log_size - len(self._log[0]) >= self._log_limit:
-            self._log_size -= len(self._log.popleft())
+        if data:
+            self._log.add(data)
 
     def log_text(self) -> str:
-        return b"".join([*self._log, self._pending])[-self._log_limit:].decode(
-            "utf-8", "replace")
+        """The grade's output, once the stream has ended (what was held back waiting for a
+        marker that never came is the output's end)."""
+        self._keep(self._pending)
+        self._pending = b""
+        return self._log.text()
 
 
 __all__ = ["GradeOutput", "job_message"]
