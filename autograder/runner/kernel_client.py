@@ -7,20 +7,33 @@ on every grade (a fifth of a warm NumPy grade). This client keeps the handshake 
 ``kernel_info`` reply on the shell channel, then a message on IOPub, which shows the
 subscription is live, asking again until both come — and drains only what is already
 there.
+
+It also retries a refused connection after 5 ms instead of ZMQ's 100 ms. A warm kernel is
+forked next to the runner, whose channels connect before the kernel has bound its ports;
+with ZMQ's default interval every grade lost a tenth of a second there (0.19 s from asking
+to ready, against 0.055 s with this interval).
 """
 
 from __future__ import annotations
 
 import time
 from queue import Empty
+from typing import Any
 
+import zmq
 from jupyter_client.asynchronous.client import AsyncKernelClient
 
 HANDSHAKE_REPLY_S = 1.0  # as jupyter_client: ask again when no reply came in this time
 IOPUB_CONFIRM_S = 0.2
+RECONNECT_MS = 5  # ZMQ_RECONNECT_IVL for the channels this client opens
 
 
 class PromptKernelClient(AsyncKernelClient):
+    def start_channels(self, *args: Any, **kwargs: Any) -> None:
+        # A context's socket options are the defaults of the sockets made from it next.
+        self.context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+        super().start_channels(*args, **kwargs)
+
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
         while True:
