@@ -64,6 +64,8 @@ facts = {
     "forked": len(children), "fork_error": fork_error,
     "home_mb": home.f_blocks * home.f_frsize // 2**20,
     "cwd": os.getcwd(), "files": sorted(os.listdir(".")),
+    "thread_pools": {name: os.environ.get(name) for name in (
+        "OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")},
 }
 """
 
@@ -109,6 +111,9 @@ def test_inside_the_container(box: DockerSandbox, tmp_path: Path) -> None:
     assert facts["home_mb"] == FAST_LIMITS.disk_mb
     assert facts["cwd"] == "/home/student/work"
     assert facts["files"] == ["mse.ipynb"]
+    # Thread pools the size of the CPU limit (1), not of the host's cores: more threads
+    # than the quota allows get the container throttled.
+    assert set(facts["thread_pools"].values()) == {"1"}
 
 
 def _job(tmp_path: Path, gpus: str | None) -> SandboxJob:

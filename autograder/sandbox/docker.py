@@ -346,12 +346,13 @@ def _cgroup_oom_kills(container_id: str) -> int | None:
 
 
 def _environment(cpus: float) -> dict[str, str]:
-    """The run's environment, with BLAS/OpenMP thread pools sized to the CPU limit: pools
-    sized to the host's cores spin on a quota they cannot use and get throttled, which
-    also distorts the probe's timings."""
+    """The run's environment, with BLAS/OpenMP and TensorFlow thread pools sized to the CPU
+    limit: pools sized to the host's cores spin on a quota they cannot use and get
+    throttled, which also distorts the probe's timings."""
     threads = str(max(1, math.ceil(cpus)))
     return {**RUN_ENV, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
-            "MKL_NUM_THREADS": threads}
+            "MKL_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads,
+            "TF_NUM_INTEROP_THREADS": threads}
 
 
 def _lifetime_s(job: SandboxJob) -> float:
