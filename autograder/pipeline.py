@@ -36,8 +36,11 @@ log = logging.getLogger(__name__)
 MODES = ("full", "fast")
 # Errors that mean the grading machine's disk is full, not that the submission is odd.
 HOST_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
-# Cells the fast mode does not run: it grades the model files the student handed in.
-FAST_MODE_SKIPPED_ROLES = ["training"]
+# Cells the fast mode does not run: it grades the model files the student handed in, so it
+# neither trains them again nor repeats the notebook's own report of their accuracy on the
+# public test set (the judge measures them on held-out data). In cnn that report was half
+# of a fast grade: predicting 8,000 images on one CPU.
+FAST_MODE_SKIPPED_ROLES = ["training", "evaluation"]
 
 
 @dataclass(frozen=True)

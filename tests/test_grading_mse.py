@@ -183,3 +183,22 @@ def test_the_released_template_holds_no_solution(mse: Exercise) -> None:
     assert "BEGIN SOLUTION" not in text
     assert "np.mean(errors ** 2)" not in text
     assert "NotImplementedError" in text
+
+
+def test_fast_mode_skips_training_and_evaluation_cells_and_full_mode_runs_them(
+        mse: Exercise, grade_local: Grade, write_notebook: Write) -> None:
+    notebook = solution_with(mse, {})
+    for role in ("training", "evaluation"):
+        cell = nbformat.v4.new_code_cell(f"raise RuntimeError('the {role} cell ran')")
+        cell.metadata["autograder"] = {"role": role}
+        notebook.cells.append(cell)
+    path = write_notebook(notebook, "mse.ipynb")
+
+    fast = grade_local(mse, path, mode="fast")
+    assert fast.score == fast.max_score and fast.problems == []
+    full = grade_local(mse, path, mode="full")
+    assert full.score == full.max_score
+    cell_errors = [p.message for p in full.problems if p.code.value == "cell-error"]
+    assert cell_errors == [
+        f"Cell {len(notebook.cells) - 1} raised RuntimeError: the training cell ran",
+        f"Cell {len(notebook.cells)} raised RuntimeError: the evaluation cell ran"]

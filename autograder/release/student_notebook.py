@@ -7,6 +7,9 @@ at the same indentation. Cells carry ``metadata.autograder.role``:
 * ``check-helper`` – its source is regenerated from templates/notebook/check_helper.py.j2;
 * ``instructor`` – dropped from the student version;
 * ``training`` – kept, and skipped by ``--mode fast`` when grading;
+* ``evaluation`` – kept, and skipped by ``--mode fast``: the given cell that loads the saved
+  model and reports its accuracy on the public test set. It must define nothing the grader
+  reads (the public checks after it fail softly when it did not run);
 * ``grading-note`` – regenerated from the grader's test list;
 * ``submit`` – the last cell, packing the hand-in zip; added when missing and always
   regenerated from templates/notebook/submit.py.j2.
