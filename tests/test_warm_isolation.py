@@ -160,3 +160,25 @@ def _verdict(result: GradeResult) -> tuple:
     """Everything but timings: per test its status and message, and the notebook's errors."""
     return ([(t.name, t.status, t.output) for t in result.tests
              if not t.name.endswith("is vectorized")], result.errors)
+
+
+def test_a_container_serves_submissions_that_need_less_than_it_preloads(
+        tmp_path: Path) -> None:
+    from autograder.sandbox.warm import Preload
+
+    box = WarmDockerSandbox.connect()
+    try:
+        plain = _notebook(tmp_path / "plain", [])
+        levels = []
+        for name, cells in [("science", ["import sklearn.preprocessing"]), ("plain", []),
+                            ("full", ["import keras"]), ("again", [])]:
+            path = plain if name in ("plain", "again") else _notebook(tmp_path / name, cells)
+            result = grade_path(box, path)
+            assert result.score == result.max_score, (name, result.errors)
+            assert box._current is not None
+            levels.append((box._current.preload, box.replaced))
+        # Up from nothing to scikit-learn, kept for NumPy alone, replaced once for Keras.
+        assert levels == [(Preload.SCIENCE, 0), (Preload.SCIENCE, 0), (Preload.FULL, 1),
+                          (Preload.FULL, 1)]
+    finally:
+        box.close()

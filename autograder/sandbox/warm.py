@@ -1,6 +1,7 @@
 """The warm Docker sandbox: one long-lived container per worker, whose first process (the
-zygote, autograder.runner.zygote) has imported Python, ipykernel, NumPy, scikit-learn and
-TensorFlow/Keras once, and forks a fresh, isolated grade for each submission.
+zygote, autograder.runner.zygote) has imported Python, ipykernel, NumPy and, as the
+submissions need them, scikit-learn and TensorFlow/Keras once, and forks a fresh, isolated
+grade for each submission.
 
 Per submission the host makes one call to the engine: a ``docker exec`` of
 ``autograder.runner.zygote_request``, which takes the job (plan, settings, the student's
@@ -34,6 +35,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +75,27 @@ ZYGOTE_SOCKET = "/run/autograder/zygote.sock"  # runner/zygote_request.py: SOCKE
 log = logging.getLogger(__name__)
 
 
+class Preload(IntEnum):
+    """What a warm container's zygote imports before it forks (``PRELOAD`` in
+    runner/zygote.py). Each level holds the one below it, so a container serves any
+    submission that needs no more than it holds; a class that mixes levels climbs to the
+    highest once instead of swapping containers between students."""
+
+    LIGHT = 0  # NumPy, ipykernel, nbclient, the runner and the probe
+    SCIENCE = 1  # … SciPy, scikit-learn, matplotlib
+    FULL = 2  # … TensorFlow and Keras
+
+    @property
+    def option(self) -> str:
+        return self.name.lower()
+
+
 @dataclass
 class _Container:
     container: Any
     volume: Any
     limits_key: tuple[Any, ...]
+    preload: Preload
     gpus: str | None
     nonce: str
     started: float
@@ -166,15 +184,16 @@ class WarmDockerSandbox(DockerSandbox):
     def _ready(self, job: SandboxJob, timings: WarmTimings) -> _Container:
         """The warm container for ``job``'s limits, started (and its zygote warming up)
         if there is none that fits."""
-        key = _limits_key(job)
+        key, needs = _limits_key(job), _preload(job)
         box = self._current
         too_old = box is not None and (
             time.monotonic() - box.started > LIFETIME_S - job.limits.wall_s - GRACE_S - 60)
-        if box is not None and (box.limits_key != key or box.gpus != job.gpus or too_old):
+        if box is not None and (box.limits_key != key or box.preload < needs
+                                or box.gpus != job.gpus or too_old):
             self._discard()
             box = None
         if box is None:
-            box = self._start_container(job)
+            box = self._start_container(job, needs)
             timings.started_container = True
             self._current = box
             try:
@@ -205,8 +224,8 @@ class WarmDockerSandbox(DockerSandbox):
         with self._lock:
             self._ready(job, WarmTimings())
 
-    def _start_container(self, job: SandboxJob) -> _Container:
-        settings = self.warm_container_settings(job)
+    def _start_container(self, job: SandboxJob, preload: Preload) -> _Container:
+        settings = self.warm_container_settings(job, preload)
         labels = settings["labels"]
         volume = self.client.volumes.create(
             driver="local", labels=labels,
@@ -221,10 +240,10 @@ class WarmDockerSandbox(DockerSandbox):
             self._cleanup.submit(_remove_volume_only, volume)
             raise
         return _Container(container=container, volume=volume, limits_key=_limits_key(job),
-                          gpus=job.gpus, nonce=secrets.token_hex(16),
+                          preload=preload, gpus=job.gpus, nonce=secrets.token_hex(16),
                           started=time.monotonic())
 
-    def warm_container_settings(self, job: SandboxJob) -> dict[str, Any]:
+    def warm_container_settings(self, job: SandboxJob, preload: Preload) -> dict[str, Any]:
         """The cold container's settings, changed where a warm one must differ."""
         settings = self.container_settings(job)
         limits = job.limits
@@ -232,7 +251,8 @@ class WarmDockerSandbox(DockerSandbox):
         settings.update({
             "command": ["python", "-m", "autograder.runner.zygote", "--uid-base",
                         str(uid_base), "--exit-after", f"{LIFETIME_S:.0f}",
-                        "--idle-exit", f"{IDLE_EXIT_S:.0f}", "--preload", _preload(job)],
+                        "--idle-exit", f"{IDLE_EXIT_S:.0f}", "--preload",
+                        preload.option],
             "user": "0:0",
             "working_dir": "/",
             # PYTHONHASHSEED is read when an interpreter starts: a forked kernel keeps the
@@ -317,30 +337,34 @@ class WarmDockerSandbox(DockerSandbox):
 
 def _limits_key(job: SandboxJob) -> tuple[Any, ...]:
     limits = job.limits
-    return (limits.memory_mb, limits.cpus, limits.pids, limits.disk_mb, _preload(job))
+    return (limits.memory_mb, limits.cpus, limits.pids, limits.disk_mb)
 
 
-# An import of one of the libraries the "full" preload holds, in a code cell.
-_FULL_IMPORT = re.compile(
-    rb"^[ \t]*(?:import|from)[ \t]+(?:tensorflow|keras|sklearn|matplotlib|scipy)\b", re.M)
-_FULL_MARKERS = (b"tensorflow", b"keras", b"sklearn", b"matplotlib", b"scipy")
+# The libraries each level adds, and an import of one of them at a code line's start.
+_LIBRARIES = {Preload.FULL: (b"tensorflow", b"keras"),
+              Preload.SCIENCE: (b"sklearn", b"matplotlib", b"scipy")}
+_IMPORTS = {level: re.compile(rb"^[ \t]*(?:import|from)[ \t]+(?:" + b"|".join(names)
+                              + rb")\b", re.M)
+            for level, names in _LIBRARIES.items()}
 
 
-def _preload(job: SandboxJob) -> str:
-    """``full`` (TensorFlow, Keras, scikit-learn… preloaded) when the submission hands in
-    model files or its code imports those libraries, else ``light``: a NumPy class does not
-    wait for TensorFlow's import, nor hold it in memory (a notebook whose text merely
-    mentions Keras is still NumPy). Only speed depends on this, never a verdict: a module
-    not preloaded is imported by the kernel that uses it."""
+def _preload(job: SandboxJob) -> Preload:
+    """The least a submission's container must preload: ``FULL`` when it hands in model
+    files or its code imports TensorFlow or Keras, ``SCIENCE`` when its code imports SciPy,
+    scikit-learn or matplotlib, else ``LIGHT`` (a notebook whose text merely mentions Keras
+    is still NumPy). Only speed depends on this, never a verdict: a module not preloaded is
+    imported by the kernel that uses it."""
+    needs = Preload.LIGHT
     for path in job.workdir.rglob("*"):
         if path.suffix in (".keras", ".h5"):
-            return "full"
-        if path.suffix == ".ipynb" and path.is_file() and _imports_ml(path.read_bytes()):
-            return "full"
-    return "light"
+            return Preload.FULL
+        if path.suffix == ".ipynb" and path.is_file():
+            needs = max(needs, _imports(path.read_bytes()))
+    return needs
 
 
-def _imports_ml(notebook: bytes) -> bool:
+def _imports(notebook: bytes) -> Preload:
+    """The highest level whose libraries the notebook's code cells import."""
     try:
         cells = json.loads(notebook).get("cells", [])
         code = [cell.get("source", "") for cell in cells
@@ -348,8 +372,12 @@ def _imports_ml(notebook: bytes) -> bool:
         text = "\n".join("".join(c) if isinstance(c, list) else str(c) for c in code)
     except (ValueError, AttributeError, TypeError, RecursionError):
         # Not a notebook the runner will get far with; guess from its bytes.
-        return any(marker in notebook.lower() for marker in _FULL_MARKERS)
-    return _FULL_IMPORT.search(text.encode("utf-8", "replace")) is not None
+        lowered = notebook.lower()
+        return next((level for level, names in _LIBRARIES.items()
+                     if any(name in lowered for name in names)), Preload.LIGHT)
+    code_bytes = text.encode("utf-8", "replace")
+    return next((level for level, pattern in _IMPORTS.items() if pattern.search(code_bytes)),
+                Preload.LIGHT)
 
 
 def _remove_volume_only(volume: Any) -> None:
