@@ -71,13 +71,18 @@ OBSERVE = report_cell("FACTS", r'''(lambda os, glob, socket, sys, np: {
     "socket": (lambda s: s.connect_ex("\0autograder-leak"))(
         socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)),
     "zygote_memory": os.access("/proc/1/mem", os.R_OK) or os.access("/proc/1/environ", os.R_OK),
+    "control": os.access("/run/autograder", os.X_OK) or (lambda s: s.connect_ex(
+        "/run/autograder/zygote.sock"))(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)) == 0,
 })(__import__("os"), __import__("glob"), __import__("socket"), __import__("sys"),
    __import__("numpy"))''')
 
 
-@pytest.fixture(scope="module")
-def warm() -> Iterator[WarmDockerSandbox]:
+@pytest.fixture(scope="module", params=["socket", "exec"])
+def warm(request: pytest.FixtureRequest) -> Iterator[WarmDockerSandbox]:
+    """A warm sandbox graded over the zygote's bind-mounted socket (the default on a local
+    engine), and one graded through `docker exec` (a remote engine's way)."""
     box = WarmDockerSandbox.connect()
+    box.direct = request.param == "socket"
     yield box
     box.close()
 
@@ -106,6 +111,8 @@ def test_nothing_a_submission_leaves_reaches_the_next(warm: WarmDockerSandbox,
     # The same container served all three: the hostile grade was cleaned up, not discarded.
     assert warm._current is not None and warm._current.container.id == container
     assert warm.replaced == 0
+    # Over the socket when asked for (a local engine): `docker exec` only as the fallback.
+    assert (warm._current.control is not None) is warm.direct
 
     seen, clean = _facts(after), _facts(first)
     assert seen["uid"] != clean["uid"]  # every grade runs as a uid of its own
@@ -119,6 +126,7 @@ def test_nothing_a_submission_leaves_reaches_the_next(warm: WarmDockerSandbox,
     assert seen["numpy"] == [3.0, 2.0]
     assert seen["socket"] != 0  # nobody listens on the abstract name any more
     assert seen["zygote_memory"] is False
+    assert seen["control"] is False  # the zygote's socket is root's (and the host's) alone
     # Scored exactly as when graded alone, in a fresh cold container.
     alone = grade_path(connect(), observer)
     assert _untimed(after) == _untimed(first) == _untimed(alone)

@@ -54,15 +54,19 @@ PR_SET_CHILD_SUBREAPER = 36
 
 @dataclass(frozen=True)
 class GradeRequest:
-    """What the client passes from the host: the limits rlimits enforce per grade."""
+    """What the client passes: the limits rlimits enforce per grade, and whether the client
+    is the host itself on the bind-mounted socket (``direct``: the job, the report and the
+    results then travel on the connection, which no grade process ever holds)."""
 
     pids: int
     timeout_s: float
+    direct: bool = False
 
     @classmethod
     def decode(cls, data: bytes) -> GradeRequest:
         raw = json.loads(data)
-        return cls(pids=int(raw["pids"]), timeout_s=float(raw["timeout_s"]))
+        return cls(pids=int(raw["pids"]), timeout_s=float(raw["timeout_s"]),
+                   direct=raw.get("direct") is True)
 
 
 @dataclass
@@ -88,15 +92,40 @@ class Uids:
 
 def lead(connection: socket.socket, fds: list[int], request: GradeRequest, uids: Uids,
          base_env: dict[str, str]) -> None:
-    """Run one grade; never returns (the leader exits when the grade is over)."""
+    """Run one grade; never returns (the leader exits when the grade is over).
+
+    For a direct request the leader also does what zygote_request does for an exec: it
+    takes the job from the connection (after a ``+`` saying it is ready for it), and after
+    the grade — its output streams closed first, so the host sees the log end — writes the
+    report on a line and, after a healthy grade, the results as a tar."""
+    from autograder.runner.zygote_request import receive_job, send_results
+
     report = GradeReport()
     try:
-        _lead(fds, request, uids, base_env, report)
+        problem = None
+        if request.direct:
+            connection.sendall(b"+")
+            with connection.makefile("rb") as stream:
+                problem = receive_job(stream)
+        if problem is None:
+            _lead(fds, request, uids, base_env, report)
+        else:
+            report.healthy = False
+            report.problems.append(problem)
     except BaseException:
         report.healthy = False
         report.problems.append("the grade leader failed: " + traceback.format_exc()[-1500:])
     try:
-        connection.sendall(report.encode())
+        if not request.direct:
+            connection.sendall(report.encode())
+        else:
+            null = os.open(os.devnull, os.O_WRONLY)
+            for fd in (1, 2):
+                os.dup2(null, fd)
+            connection.sendall(report.encode() + b"\n")
+            if report.healthy:
+                with connection.makefile("wb") as stream:
+                    send_results(stream)
         connection.close()
     finally:
         os._exit(0)

@@ -3,8 +3,9 @@
 It imports once what every grade needs and is public — the Python runtime, ipykernel,
 nbclient, NumPy, scikit-learn, TensorFlow/Keras, the runner and the probe — and reads the
 image's public data sets into the page cache. Then it waits on a Unix socket that only
-root in the container can reach; for each request (from ``autograder.runner.zygote_request``,
-started by the host with ``docker exec``) it forks a grade leader (see leader.py), waits
+root in the container (and the grading host, when the socket's folder is bind-mounted from
+it) can reach; for each request (from ``autograder.runner.zygote_request``, started by the
+host with ``docker exec``, or from the host itself) it forks a grade leader (see leader.py), waits
 for that grade to end, and serves the next. It never runs student code, never reads a
 submission, and holds nothing that is not in the image.
 
@@ -18,6 +19,7 @@ or ``--idle-exit`` seconds without a request, so a container whose grader died s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -42,7 +44,8 @@ UID_POOL = 4096
 PRELOAD: dict[str, tuple[str, ...]] = {
     "light": ("numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "nbclient",
               "nbformat", "jupyter_client", "zmq", "autograder.runner.probe",
-              "autograder.runner.leader", "autograder.runner.leader_kernel"),
+              "autograder.runner.leader", "autograder.runner.leader_kernel",
+              "autograder.runner.zygote_request"),
 }
 PRELOAD["science"] = (*PRELOAD["light"], "scipy", "sklearn", "sklearn.linear_model",
                       "sklearn.model_selection", "sklearn.preprocessing", "sklearn.metrics",
@@ -147,6 +150,11 @@ def serve(uid_base: int, *, exit_after_s: float | None, idle_exit_s: float | Non
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(path))
     os.chmod(path, 0o600)
+    owner = path.parent.stat().st_uid
+    if owner != 0 and not uid_base <= owner <= uid_base + UID_POOL + 1:
+        # The folder is the grading host's, bind-mounted: its (unprivileged) user connects
+        # directly. No grade runs as that uid; the folder itself is the user's alone.
+        os.chown(path, owner, -1)
     server.listen(8)
     started = last_request = time.monotonic()
     sequence = 0
@@ -161,13 +169,17 @@ def serve(uid_base: int, *, exit_after_s: float | None, idle_exit_s: float | Non
         if not ready:
             continue
         connection, _ = server.accept()
+        fds: list[int] = []
         try:
             message, fds, _, _ = socket.recv_fds(connection, REQUEST_BYTES, 3)
             request = leader.GradeRequest.decode(message)
         except (OSError, ValueError, KeyError) as exc:
-            connection.sendall(json.dumps({"healthy": False,
-                                           "problems": [f"bad request: {exc}"]}).encode())
+            with contextlib.suppress(OSError):
+                connection.sendall(json.dumps({"healthy": False,
+                                               "problems": [f"bad request: {exc}"]}).encode())
             connection.close()
+            for fd in fds:  # a client that waits for its streams to end is not kept waiting
+                os.close(fd)
             continue
         sequence += 1
         uids = leader.Uids(runner=uid_base, kernel=uid_base + 1 + sequence % UID_POOL)

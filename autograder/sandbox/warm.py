@@ -3,14 +3,16 @@ zygote, autograder.runner.zygote) has imported Python, ipykernel, NumPy and, as 
 submissions need them, scikit-learn and TensorFlow/Keras once, and forks a fresh, isolated
 grade for each submission.
 
-Per submission the host makes one call to the engine: a ``docker exec`` of
-``autograder.runner.zygote_request``, which takes the job (plan, settings, the student's
-files) on its stdin, unpacks it into the container's ``/sandbox`` volume (a tmpfs, as the
-cold results volume), asks the zygote for the grade — a grade leader that runs the notebook
-with a kernel forked from the zygote, as a uid of that grade alone, then kills and removes
-everything of it and checks nothing is left — and writes back the grade's output, the
-leader's report and ``/sandbox/out`` as a tar, read with the cold sandbox's bounded reader
-(sandbox/warm_exchange.py).
+Per submission the host connects to the zygote's socket, in a host folder bind-mounted at
+``/run/autograder`` (``_direct``; the grade leader then does what the exec's client does
+below), or, where the engine is not on this machine, makes one call to the engine: a
+``docker exec`` of ``autograder.runner.zygote_request``, which takes the job (plan,
+settings, the student's files) on its stdin, unpacks it into the container's ``/sandbox``
+volume (a tmpfs, as the cold results volume), asks the zygote for the grade — a grade
+leader that runs the notebook with a kernel forked from the zygote, as a uid of that grade
+alone, then kills and removes everything of it and checks nothing is left — and writes
+back the grade's output, the leader's report and ``/sandbox/out`` as a tar, read with the
+cold sandbox's bounded reader (sandbox/warm_exchange.py).
 
 What stays per submission and what the container holds is described in docs/sandbox.md.
 The container keeps every restriction of the cold one (no network, read-only root,
@@ -29,9 +31,12 @@ import atexit
 import contextlib
 import json
 import logging
+import os
 import re
 import secrets
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -71,6 +76,10 @@ ZYGOTE_PIDS = 96
 UID_BASE_RANGE = (1 << 20, 1 << 30)  # uids no host account uses; each container its own
 READY_PATIENCE_S = 600.0
 ZYGOTE_SOCKET = "/run/autograder/zygote.sock"  # runner/zygote_request.py: SOCKET_PATH
+SOCKET_NAME = "zygote.sock"
+# docker-py's base URL for an engine on a local Unix socket.
+LOCAL_ENGINE_URL = "http+docker://localhost"
+STDOUT, STDERR = 1, 2
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +109,9 @@ class _Container:
     nonce: str
     started: float
     grades: int = 0
+    # The host folder bind-mounted at CONTROL_DIR, when the zygote's socket is reachable
+    # from here: each grade is then one connection to it instead of a `docker exec`.
+    control: Path | None = None
 
 
 @dataclass
@@ -116,6 +128,9 @@ class WarmDockerSandbox(DockerSandbox):
     name = "docker"  # results are the cold sandbox's; the cache treats them as one
     isolated = True
     warm = True
+    # Grades go over the zygote's socket where this machine reaches it (False: always
+    # through `docker exec`, as for a remote engine).
+    direct = True
 
     def __init__(self, client: Any, image: str, labels: dict[str, str],
                  image_id: str = "") -> None:
@@ -213,6 +228,7 @@ class WarmDockerSandbox(DockerSandbox):
                 raise SandboxUnavailableError(
                     f"the warm sandbox's zygote stopped while starting ({box.container.status})")
             if box.container.exec_run(["test", "-S", ZYGOTE_SOCKET], user="0:0").exit_code == 0:
+                box.control = _reachable(box.control)
                 return
             time.sleep(0.25)
         raise SandboxUnavailableError(
@@ -233,15 +249,28 @@ class WarmDockerSandbox(DockerSandbox):
                          "o": f"size={OUT_LIMIT_MB + job.limits.disk_mb}m,mode=0755,"
                               "nosuid,nodev,noexec"})
         settings["mounts"] = [Mount(SANDBOX_MOUNT, str(volume.name), type="volume")]
+        control = self._control_folder()
+        if control is not None:
+            del settings["tmpfs"][CONTROL_DIR]
+            settings["mounts"].append(Mount(CONTROL_DIR, str(control), type="bind"))
         try:
             container = self.client.containers.create(**settings)
             self._start(container, job)
         except BaseException:
             self._cleanup.submit(_remove_volume_only, volume)
+            _remove_folder(control)
             raise
         return _Container(container=container, volume=volume, limits_key=_limits_key(job),
                           preload=preload, gpus=job.gpus, nonce=secrets.token_hex(16),
-                          started=time.monotonic())
+                          started=time.monotonic(), control=control)
+
+    def _control_folder(self) -> Path | None:
+        """A private folder on this machine for the zygote's socket, when the engine runs
+        here (its API on a local Unix socket) so that a bind mount of it is this folder;
+        None for a remote engine, whose grades go through `docker exec`."""
+        if not self.direct or self.client.api.base_url != LOCAL_ENGINE_URL:
+            return None
+        return Path(tempfile.mkdtemp(prefix="autograder-warm-"))  # mode 0700
 
     def warm_container_settings(self, job: SandboxJob, preload: Preload) -> dict[str, Any]:
         """The cold container's settings, changed where a warm one must differ."""
@@ -276,23 +305,26 @@ class WarmDockerSandbox(DockerSandbox):
         box, self._current = self._current, None
         if box is not None:
             self.replaced += 1
-            self._cleanup.submit(_remove, box.container, box.volume)
+            self._cleanup.submit(_remove_box, box)
 
     def close(self) -> None:
         with self._lock:
             box, self._current = self._current, None
         if box is not None:
             try:
-                self._cleanup.submit(_remove, box.container, box.volume)
+                self._cleanup.submit(_remove_box, box)
             except RuntimeError:  # at interpreter exit the executor takes no more work
-                _remove(box.container, box.volume)
+                _remove_box(box)
         super().close()
 
     # One grade -----------------------------------------------------------------------
 
     def _exec(self, box: _Container, job: SandboxJob) -> tuple[GradeOutput, bool]:
-        """The grade's one exec: the job in, the output sorted as it comes; whether it ran
-        past its time."""
+        """The grade's one exchange with the container — a connection to the zygote where
+        the host reaches its socket, else a `docker exec` — the job in, the output sorted as
+        it comes; whether it ran past its time."""
+        if box.control is not None:
+            return self._direct(box, job)
         api = self.client.api
         command = ["python", "-m", "autograder.runner.zygote_request",
                    "--pids", str(job.limits.pids), "--timeout-s", f"{job.limits.wall_s:g}"]
@@ -318,6 +350,53 @@ class WarmDockerSandbox(DockerSandbox):
                     raw.close()
 
         reader = threading.Thread(target=pump, name="warm-sandbox-exec", daemon=True)
+        reader.start()
+        reader.join(job.limits.wall_s + GRACE_S)
+        return output, reader.is_alive()
+
+    def _direct(self, box: _Container, job: SandboxJob) -> tuple[GradeOutput, bool]:
+        """One grade on the zygote's socket: the request passes a pipe as the grade's
+        output streams (the only thing a grade's processes hold of this exchange), then the
+        job goes on the connection, the log is read from the pipe until every writer is
+        gone, and the leader's report and the results follow on the connection."""
+        assert box.control is not None
+        output = GradeOutput(box.nonce, log_limit=LOG_TAIL_BYTES + 8192,
+                             results_limit=OUT_LIMIT_MB * 2**20)
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        log_read, log_write = os.pipe()
+        null = os.open(os.devnull, os.O_RDONLY)
+        request = {"pids": job.limits.pids, "timeout_s": job.limits.wall_s, "direct": True}
+        try:
+            connection.connect(str(box.control / SOCKET_NAME))
+            socket.send_fds(connection, [json.dumps(request).encode()], [null, log_write,
+                                                                        log_write])
+        except OSError:
+            connection.close()
+            os.close(log_read)
+            return output, False  # no report: the container is replaced
+        finally:
+            os.close(log_write)
+            os.close(null)
+        message = job_message(job.job_dir, job.workdir)
+
+        def pump() -> None:
+            try:
+                if connection.recv(1) != b"+":
+                    return
+                connection.sendall(message)
+                while chunk := os.read(log_read, 1 << 16):
+                    output.feed(STDERR, chunk)
+                output.feed(STDOUT, f"\n{box.nonce} ".encode())  # the report comes first
+                while chunk := connection.recv(1 << 20):
+                    if not output.feed(STDOUT, chunk):
+                        break
+            except OSError:  # the connection closes when the container is removed
+                pass
+            finally:
+                connection.close()
+                os.close(log_read)
+
+        reader = threading.Thread(target=pump, name="warm-sandbox-grade", daemon=True)
         reader.start()
         reader.join(job.limits.wall_s + GRACE_S)
         return output, reader.is_alive()
@@ -378,6 +457,33 @@ def _imports(notebook: bytes) -> Preload:
     code_bytes = text.encode("utf-8", "replace")
     return next((level for level, pattern in _IMPORTS.items() if pattern.search(code_bytes)),
                 Preload.LIGHT)
+
+
+def _reachable(control: Path | None) -> Path | None:
+    """``control`` if the zygote's socket in it accepts this process's connections (an
+    engine in a virtual machine shares folders, not sockets), else None."""
+    if control is None:
+        return None
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(control / SOCKET_NAME))
+    except OSError as exc:
+        log.info("the warm sandbox's socket is not reachable from here (%s); grading "
+                 "through docker exec", exc)
+        return None
+    finally:
+        probe.close()  # the zygote answers an empty request as a bad one
+    return control
+
+
+def _remove_box(box: _Container) -> None:
+    _remove(box.container, box.volume)
+    _remove_folder(box.control)
+
+
+def _remove_folder(folder: Path | None) -> None:
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _remove_volume_only(volume: Any) -> None:
