@@ -1,6 +1,8 @@
 """What crosses one warm grade's ``docker exec`` (autograder.runner.zygote_request): the job
 written to its stdin, and its output read back — the grade's log, the leader's report after
-a nonce line, then the results as a tar.
+a nonce line, then the results as a tar. A grade on the zygote's socket (warm.py
+``_direct``) sends the same job message and reads the same report and results, its log
+coming apart on a pipe.
 
 Everything before the report is the student's output (kept as a bounded tail); the report
 and the tar come from root in the container after every student process is gone, yet the
