@@ -60,7 +60,7 @@ from autograder.sandbox.docker import (
 )
 from autograder.sandbox.orphans import CONTAINER_LABEL, EXPIRES_LABEL, SESSION_LABEL
 from autograder.sandbox.readback import Readback, extract
-from autograder.sandbox.warm_exchange import GradeOutput, job_message
+from autograder.sandbox.warm_exchange import STDOUT, GradeOutput, job_message
 
 SANDBOX_MOUNT = "/sandbox"
 CONTROL_DIR = "/run/autograder"
@@ -76,10 +76,10 @@ ZYGOTE_PIDS = 96
 UID_BASE_RANGE = (1 << 20, 1 << 30)  # uids no host account uses; each container its own
 READY_PATIENCE_S = 600.0
 ZYGOTE_SOCKET = "/run/autograder/zygote.sock"  # runner/zygote_request.py: SOCKET_PATH
-SOCKET_NAME = "zygote.sock"
+SOCKET_NAME = Path(ZYGOTE_SOCKET).name
 # docker-py's base URL for an engine on a local Unix socket.
 LOCAL_ENGINE_URL = "http+docker://localhost"
-STDOUT, STDERR = 1, 2
+STDERR = 2
 
 log = logging.getLogger(__name__)
 
@@ -334,8 +334,7 @@ class WarmDockerSandbox(DockerSandbox):
         connection = api.exec_start(exec_id, socket=True)
         raw: socket.socket = getattr(connection, "_sock", connection)
         message = job_message(job.job_dir, job.workdir)
-        output = GradeOutput(box.nonce, log_limit=LOG_TAIL_BYTES + 8192,
-                             results_limit=OUT_LIMIT_MB * 2**20)
+        output = _grade_output(box)
 
         def pump() -> None:
             try:
@@ -349,10 +348,7 @@ class WarmDockerSandbox(DockerSandbox):
                 with contextlib.suppress(OSError):
                     raw.close()
 
-        reader = threading.Thread(target=pump, name="warm-sandbox-exec", daemon=True)
-        reader.start()
-        reader.join(job.limits.wall_s + GRACE_S)
-        return output, reader.is_alive()
+        return output, _ran_past(pump, job)
 
     def _direct(self, box: _Container, job: SandboxJob) -> tuple[GradeOutput, bool]:
         """One grade on the zygote's socket: the request passes a pipe as the grade's
@@ -360,8 +356,7 @@ class WarmDockerSandbox(DockerSandbox):
         job goes on the connection, the log is read from the pipe until every writer is
         gone, and the leader's report and the results follow on the connection."""
         assert box.control is not None
-        output = GradeOutput(box.nonce, log_limit=LOG_TAIL_BYTES + 8192,
-                             results_limit=OUT_LIMIT_MB * 2**20)
+        output = _grade_output(box)
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         log_read, log_write = os.pipe()
         null = os.open(os.devnull, os.O_RDONLY)
@@ -396,10 +391,7 @@ class WarmDockerSandbox(DockerSandbox):
                 connection.close()
                 os.close(log_read)
 
-        reader = threading.Thread(target=pump, name="warm-sandbox-grade", daemon=True)
-        reader.start()
-        reader.join(job.limits.wall_s + GRACE_S)
-        return output, reader.is_alive()
+        return output, _ran_past(pump, job)
 
     def _oom_since(self, box: _Container, since: float, before: int | None) -> bool:
         """Whether the kernel's OOM killer struck in the container during the grade: from
@@ -457,6 +449,20 @@ def _imports(notebook: bytes) -> Preload:
     code_bytes = text.encode("utf-8", "replace")
     return next((level for level, pattern in _IMPORTS.items() if pattern.search(code_bytes)),
                 Preload.LIGHT)
+
+
+def _grade_output(box: _Container) -> GradeOutput:
+    return GradeOutput(box.nonce, log_limit=LOG_TAIL_BYTES + 8192,
+                       results_limit=OUT_LIMIT_MB * 2**20)
+
+
+def _ran_past(pump: Any, job: SandboxJob) -> bool:
+    """Run ``pump`` (one grade's exchange) on a thread; whether it was still going at the
+    grade's deadline (the caller then discards the container, which ends it)."""
+    reader = threading.Thread(target=pump, name="warm-sandbox-grade", daemon=True)
+    reader.start()
+    reader.join(job.limits.wall_s + GRACE_S)
+    return reader.is_alive()
 
 
 def _reachable(control: Path | None) -> Path | None:
