@@ -17,7 +17,7 @@ from distributed import Client, LocalCluster, as_completed
 from distributed.security import Security
 
 from autograder.batch.scheduler import SchedulerUnreachableError
-from autograder.batch.task import GradeRequest, TaskOutcome, grade_request
+from autograder.batch.task import GradeRequest, TaskOutcome, grade_request, release_worker
 
 Finished = Callable[[GradeRequest, TaskOutcome | BaseException], bool]
 
@@ -65,3 +65,9 @@ def run_requests(client: Client, requests: list[GradeRequest], finished: Finishe
             client.cancel([f for f in futures if not f.done()])
             return False
     return True
+
+
+def release_workers(client: Client) -> None:
+    """Have every worker close its sandboxes and model evaluator now, all at once (a local
+    cluster's workers would otherwise do it one after another while it shuts down)."""
+    client.run(release_worker)

@@ -187,7 +187,7 @@ def _run(settings: BatchSettings, progress: BatchProgress) -> BatchReport:
             return _finished(batch, waiting[request.key.digest], request, outcome)
 
         # Imported here: a run served wholly from the cache does not pay for Dask's import.
-        from autograder.batch.execute import dask_client, run_requests
+        from autograder.batch.execute import dask_client, release_workers, run_requests
 
         progress.start(sum(len(s) for s in waiting.values()))
         try:
@@ -196,6 +196,8 @@ def _run(settings: BatchSettings, progress: BatchProgress) -> BatchReport:
                 workers_used = (f"scheduler {settings.scheduler}" if settings.scheduler
                                 else "a local Dask cluster") + f", {len(client.nthreads())} workers"
                 run_requests(client, requests, finished)
+                if settings.scheduler is None:
+                    release_workers(client)
         except KeyboardInterrupt:
             # Finished results are already on disk; the next run grades the rest.
             batch.stopped = "interrupted; run the same command again to grade the rest"

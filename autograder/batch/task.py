@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from autograder.batch.failures import sandbox_failure
 from autograder.batch.files import append_line
 from autograder.batch.identity import exercise_data_hash, judge_source_hash
 from autograder.exercises import Limits, get_exercise
+from autograder.judge.models.evaluator import close_evaluator
 from autograder.pipeline import GradeOptions, grade
 from autograder.sandbox import Sandbox, make_sandbox
 
@@ -55,10 +56,32 @@ class TaskOutcome:
     worker: str
 
 
-@lru_cache(maxsize=4)
+_sandboxes: dict[tuple[str, str], Sandbox] = {}
+_sandboxes_lock = threading.Lock()
+
+
 def _sandbox(name: str, settings_json: str) -> Sandbox:
-    """One sandbox per worker process (a Docker sandbox keeps its engine connection)."""
-    return make_sandbox(name, **json.loads(settings_json))
+    """One sandbox per worker process and setting (a Docker sandbox keeps its engine
+    connection, a warm one its container)."""
+    with _sandboxes_lock:
+        key = (name, settings_json)
+        if key not in _sandboxes:
+            _sandboxes[key] = make_sandbox(name, **json.loads(settings_json))
+        return _sandboxes[key]
+
+
+def release_worker() -> int:
+    """Close what this worker process holds for grading — its sandboxes (a warm one's
+    container) and the judge's model evaluator — and return how many sandboxes it had.
+    Run on every worker of a local cluster when its batch is done, so that all of it goes
+    at once instead of one worker after another as the cluster shuts down."""
+    with _sandboxes_lock:
+        held = list(_sandboxes.values())
+        _sandboxes.clear()
+    for sandbox in held:
+        sandbox.close()
+    close_evaluator()
+    return len(held)
 
 
 def _log(request: GradeRequest, event: str) -> None:

@@ -146,16 +146,21 @@ def serve(uid_base: int, *, exit_after_s: float | None, idle_exit_s: float | Non
     from autograder.runner import leader, teardown
 
     path = Path(SOCKET_PATH)
-    path.unlink(missing_ok=True)
+    # Bound under another name and renamed once it listens: whoever sees the socket's
+    # name (the host polls for it in the bind-mounted folder) can connect at once.
+    binding = path.with_name(f".{path.name}.binding")
+    for stale in (path, binding):
+        stale.unlink(missing_ok=True)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    os.chmod(path, 0o600)
+    server.bind(str(binding))
+    os.chmod(binding, 0o600)
     owner = path.parent.stat().st_uid
     if owner != 0 and not uid_base <= owner <= uid_base + UID_POOL + 1:
         # The folder is the grading host's, bind-mounted: its (unprivileged) user connects
         # directly. No grade runs as that uid; the folder itself is the user's alone.
-        os.chown(path, owner, -1)
+        os.chown(binding, owner, -1)
     server.listen(8)
+    os.rename(binding, path)
     started = last_request = time.monotonic()
     sequence = 0
     while True:

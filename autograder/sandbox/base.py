@@ -50,3 +50,7 @@ class Sandbox(ABC):
 
     def describe(self) -> str:
         return self.name
+
+    def close(self) -> None:
+        """Let go of what this sandbox holds between runs (containers, connections); a
+        sandbox that holds nothing has nothing to do."""

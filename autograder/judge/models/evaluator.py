@@ -166,6 +166,16 @@ def evaluator() -> Evaluator:
         return _evaluator
 
 
+def close_evaluator() -> None:
+    """Stop this process's evaluator, if it started one (the next call of
+    :func:`evaluator` starts a new one)."""
+    global _evaluator
+    with _evaluator_lock:
+        held, _evaluator = (_evaluator, None) if _evaluator_pid == os.getpid() else (None, None)
+    if held is not None:
+        held.close()
+
+
 class ModelProcess:
     """One loaded model, held by its limited child; requests are serialised."""
 
