@@ -206,7 +206,8 @@ def projection(runs: list[Run]) -> tuple[str, float | None]:
             lines.append(f"  {label}: not measured in this run")
             total = None
             continue
-        minutes = [(STUDENTS * r.steady_s * r.workers / 2 + r.startup_s) / 60 for r in picked]
+        # steady_s is one worker's pace: two workers share the 300 hand-ins.
+        minutes = [(STUDENTS * r.steady_s / 2 + r.startup_s) / 60 for r in picked]
         part = count * statistics.mean(minutes)
         total = None if total is None else total + part
         measured = ", ".join(f"{r.exercise} {r.steady_s:.2f} s" for r in picked)
