@@ -118,3 +118,13 @@ def test_release_stops_the_model_evaluator_and_a_new_one_starts_on_demand() -> N
     second.start()
     assert second._process is not None and second._process.poll() is None
     evaluator_module.close_evaluator()
+
+
+def test_a_worker_that_cannot_be_asked_to_release_does_not_fail_the_batch() -> None:
+    from autograder.batch.execute import release_workers
+
+    class LostWorkers:
+        def run(self, function: Any) -> None:
+            raise OSError("Timed out trying to connect to tcp://127.0.0.1:40000")
+
+    assert release_workers(LostWorkers()) is False  # type: ignore[arg-type]

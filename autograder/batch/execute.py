@@ -19,6 +19,8 @@ from distributed.security import Security
 from autograder.batch.scheduler import SchedulerUnreachableError
 from autograder.batch.task import GradeRequest, TaskOutcome, grade_request, release_worker
 
+log = logging.getLogger(__name__)
+
 Finished = Callable[[GradeRequest, TaskOutcome | BaseException], bool]
 
 
@@ -67,7 +69,15 @@ def run_requests(client: Client, requests: list[GradeRequest], finished: Finishe
     return True
 
 
-def release_workers(client: Client) -> None:
+def release_workers(client: Client) -> bool:
     """Have every worker close its sandboxes and model evaluator now, all at once (a local
-    cluster's workers would otherwise do it one after another while it shuts down)."""
-    client.run(release_worker)
+    cluster's workers would otherwise do it one after another while it shuts down).
+    Only a speed-up: the batch's results are in by now, and a worker that cannot be asked
+    still lets go of everything when it exits. Whether every worker answered."""
+    try:
+        client.run(release_worker)
+    except Exception as exc:
+        log.warning("could not ask the workers to close their sandboxes (%s: %s); they "
+                    "close them as they exit", type(exc).__name__, exc)
+        return False
+    return True

@@ -195,8 +195,7 @@ def _run(settings: BatchSettings, progress: BatchProgress) -> BatchReport:
                              security=security) as client:
                 workers_used = (f"scheduler {settings.scheduler}" if settings.scheduler
                                 else "a local Dask cluster") + f", {len(client.nthreads())} workers"
-                run_requests(client, requests, finished)
-                if settings.scheduler is None:
+                if run_requests(client, requests, finished) and settings.scheduler is None:
                     release_workers(client)
         except KeyboardInterrupt:
             # Finished results are already on disk; the next run grades the rest.

@@ -54,3 +54,4 @@ class Sandbox(ABC):
     def close(self) -> None:
         """Let go of what this sandbox holds between runs (containers, connections); a
         sandbox that holds nothing has nothing to do."""
+        return None
