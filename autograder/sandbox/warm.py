@@ -250,7 +250,7 @@ class WarmDockerSandbox(DockerSandbox):
                 interval = min(interval * 2, READY_MAX_ASK_S)
                 ask_at = time.monotonic() + interval
             time.sleep(READY_WATCH_S if box.control is not None else
-                       max(0.0, min(ask_at - time.monotonic(), READY_MAX_ASK_S)))
+                       max(0.0, ask_at - time.monotonic()))
         raise SandboxUnavailableError(
             f"the warm sandbox's zygote was not ready after {READY_PATIENCE_S:g} s")
 

@@ -171,7 +171,9 @@ def close_evaluator() -> None:
     :func:`evaluator` starts a new one)."""
     global _evaluator
     with _evaluator_lock:
-        held, _evaluator = (_evaluator, None) if _evaluator_pid == os.getpid() else (None, None)
+        # A forked judge process must not stop its parent's evaluator, only forget it.
+        held = _evaluator if _evaluator_pid == os.getpid() else None
+        _evaluator = None
     if held is not None:
         held.close()
 
